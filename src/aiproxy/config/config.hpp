@@ -1,0 +1,175 @@
+#pragma once
+// The validated, immutable gateway configuration: what a Kong declarative file (decK
+// `_format_version: "3.0"`) becomes after loading. Built by config/loader.cpp; read by everything
+// else through std::shared_ptr<const gateway_config>. Pure data: no I/O, no Asio.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace aiproxy::config {
+
+// ---------------------------------------------------------------- ai-proxy plugin
+
+enum class route_type { llm_v1_chat, llm_v1_completions, llm_v1_embeddings };
+
+enum class provider_kind {
+  openai,
+  azure,
+  anthropic,
+  cohere,
+  mistral,
+  llama2,
+  gemini,
+  bedrock,
+  huggingface,
+  mock,  // built-in deterministic provider, answers without any network
+};
+
+enum class streaming_policy { allow, deny, always };
+
+enum class param_location { none, query, body };
+
+/// Who wins when both the client and `model.options` set temperature, top_p, top_k or max_tokens.
+/// `request`: the client's value wins, the option is a default (Kong's current docs).
+/// `config`: the option overrides the client (Kong OSS 3.10 behaviour).
+enum class options_precedence { request, config };
+
+std::string_view to_string(route_type t);
+std::string_view to_string(provider_kind p);
+
+struct auth_config {
+  std::string header_name;
+  std::string header_value;  // secret
+  std::string param_name;
+  std::string param_value;  // secret
+  param_location param_location = param_location::none;
+  bool allow_override = false;
+  // Cloud identities (used by the providers that need them).
+  bool gcp_use_service_account = false;
+  std::string gcp_service_account_json;  // secret
+  std::string aws_access_key_id;         // secret
+  std::string aws_secret_access_key;     // secret
+  bool azure_use_managed_identity = false;
+  std::string azure_client_id;
+  std::string azure_client_secret;  // secret
+  std::string azure_tenant_id;
+};
+
+/// Options of the built-in `mock` provider (`model.options.mock`).
+struct mock_options {
+  std::int64_t latency_ms = 0;        // delay before the response (or the first chunk)
+  std::int64_t chunk_delay_ms = 0;    // delay between streamed chunks
+  std::string reply;                  // fixed reply text; empty = deterministic echo of the prompt
+};
+
+struct model_options {
+  std::optional<std::int64_t> max_tokens;
+  std::optional<double> temperature;
+  std::optional<double> top_p;
+  std::optional<std::int64_t> top_k;
+  std::optional<double> input_cost;   // per 1M prompt tokens
+  std::optional<double> output_cost;  // per 1M completion tokens
+  std::string anthropic_version;
+  std::string azure_instance;
+  std::string azure_api_version;  // Kong default "2023-05-15" applied by the loader for azure
+  std::string azure_deployment_id;
+  std::string llama2_format;   // raw | openai | ollama
+  std::string mistral_format;  // openai | ollama
+  std::string upstream_url;
+  std::string upstream_path;
+  std::optional<std::int64_t> embeddings_dimensions;
+  mock_options mock;
+};
+
+struct model_config {
+  provider_kind provider = provider_kind::openai;
+  std::string name;  // may hold $(...) placeholders
+  model_options options;
+};
+
+struct logging_config {
+  bool log_statistics = false;
+  bool log_payloads = false;
+};
+
+struct ai_proxy_config {
+  route_type route_type = route_type::llm_v1_chat;
+  model_config model;
+  auth_config auth;
+  logging_config logging;
+  streaming_policy response_streaming = streaming_policy::allow;
+  std::int64_t max_request_body_size = 1048576;  // bytes; 0 = unlimited
+  bool model_name_header = true;
+  std::string llm_format = "openai";
+  options_precedence precedence = options_precedence::request;
+  /// True when model.name or any string under model.options holds a $(...) placeholder, so the
+  /// data path can skip templating entirely when false.
+  bool has_templates = false;
+};
+
+// ---------------------------------------------------------------- file-log plugin
+
+struct file_log_config {
+  std::string path;
+  bool reopen = false;
+};
+
+// ---------------------------------------------------------------- entities
+
+struct plugin_instance {
+  std::string id;  // from the file, or derived deterministically from its position
+  std::string name;
+  bool enabled = true;
+  std::optional<std::size_t> service;  // index into gateway_config::services
+  std::optional<std::size_t> route;    // index into gateway_config::routes
+  std::variant<ai_proxy_config, file_log_config> config;
+};
+
+struct service {
+  std::string id;
+  std::string name;
+  std::string protocol = "http";  // http | https
+  std::string host;
+  std::uint16_t port = 80;
+  std::string path;  // may be empty
+  std::int64_t connect_timeout_ms = 60000;
+  std::int64_t write_timeout_ms = 60000;
+  std::int64_t read_timeout_ms = 60000;
+  std::int64_t retries = 5;
+};
+
+struct route {
+  std::string id;
+  std::string name;
+  std::vector<std::string> paths;  // as written: "/prefix" or "~/regex"
+  std::vector<std::string> methods;  // upper case; empty = any
+  std::vector<std::string> hosts;    // lower case, may start with "*." or end with ".*"
+  std::map<std::string, std::vector<std::string>> headers;  // lower-case name -> allowed values
+  bool strip_path = true;
+  bool preserve_host = false;
+  std::int64_t regex_priority = 0;
+  std::optional<std::size_t> service;  // index into gateway_config::services
+};
+
+/// The plugins that run for one route, resolved once at load time with Kong's precedence
+/// (route-level beats service-level beats global, per plugin name). Indexes into
+/// gateway_config::plugins; only enabled instances appear.
+struct plugin_chain {
+  std::optional<std::size_t> ai_proxy;
+  std::vector<std::size_t> loggers;  // file-log instances
+};
+
+struct gateway_config {
+  std::vector<service> services;
+  std::vector<route> routes;
+  std::vector<plugin_instance> plugins;
+  std::vector<plugin_chain> chains;  // one per route, same index as routes
+  std::string source_digest;         // SHA-256 hex of the file as read (after env substitution)
+};
+
+}  // namespace aiproxy::config

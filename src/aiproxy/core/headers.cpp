@@ -1,0 +1,45 @@
+#include "aiproxy/core/headers.hpp"
+
+#include <algorithm>
+
+namespace aiproxy {
+
+namespace {
+char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<std::string_view> header_list::get(std::string_view name) const noexcept {
+  for (const auto& [k, v] : fields_) {
+    if (iequals(k, name)) {
+      return std::string_view(v);
+    }
+  }
+  return std::nullopt;
+}
+
+void header_list::set(std::string_view name, std::string_view value) {
+  erase(name);
+  fields_.emplace_back(std::string(name), std::string(value));
+}
+
+void header_list::add(std::string_view name, std::string_view value) {
+  fields_.emplace_back(std::string(name), std::string(value));
+}
+
+void header_list::erase(std::string_view name) {
+  std::erase_if(fields_, [&](const field& f) { return iequals(f.first, name); });
+}
+
+}  // namespace aiproxy

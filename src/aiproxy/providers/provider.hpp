@@ -1,0 +1,96 @@
+#pragma once
+// The one interface every provider translator implements, and the registry that picks one.
+// Translators are pure: bytes and JSON in, bytes and JSON out. No Asio, no clock, no globals.
+
+#include "aiproxy/config/config.hpp"
+#include "aiproxy/core/error.hpp"
+#include "aiproxy/core/headers.hpp"
+#include "aiproxy/json/usage.hpp"
+#include "aiproxy/stream/event.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace aiproxy::providers {
+
+/// What the client sent, as a translator may read it. The body has been validated for the
+/// route type (see request_validation.hpp) and is never modified.
+struct client_request {
+  const boost::json::object& body;
+  const header_list& headers;
+  std::string_view query;  // raw query string, without '?'
+};
+
+/// Where and how this call goes: the plugin config with templates already resolved.
+struct target {
+  const config::ai_proxy_config& conf;
+  const config::model_options& options;  // resolved copy of conf.model.options
+  std::string model;                     // resolved model name sent upstream
+  bool stream = false;                   // effective streaming mode for this call
+  bool client_wants_usage = false;       // client set stream_options.include_usage
+};
+
+/// A fully built upstream HTTP request.
+struct upstream_request {
+  std::string method = "POST";
+  std::string scheme = "https";  // http | https
+  std::string host;
+  std::uint16_t port = 443;
+  std::string target = "/";  // origin-form: path plus optional "?query"
+  header_list headers;
+  std::string body;
+  stream::framing framing = stream::framing::none;  // framing expected when streaming
+};
+
+/// What the gateway learnt from a response, for logs, metrics and cost.
+struct response_summary {
+  json::usage usage;
+  std::string response_model;
+  std::string finish_reason;
+};
+
+/// A translated non-streamed 2xx response.
+struct translated_response {
+  /// Replacement body for the client; empty optional = send the upstream bytes unchanged.
+  std::optional<std::string> body;
+  response_summary summary;
+};
+
+/// Per-request state machine turning decoded upstream events into client SSE bytes.
+class stream_translator {
+ public:
+  virtual ~stream_translator() = default;
+  /// Called once per decoded upstream event, in order. Appends zero or more complete client SSE
+  /// events to `out`. An error ends the stream; the caller sends it as an error event.
+  virtual result<void> on_event(const stream::event& ev, std::string& out) = 0;
+  /// Called once when the upstream body ended. Appends the closing events (`data: [DONE]`) to
+  /// `out`, or returns an error when the upstream stream ended before its terminal event.
+  virtual result<void> finish(std::string& out) = 0;
+  /// Usage, model and finish reason seen so far; complete after finish().
+  virtual const response_summary& summary() const = 0;
+  /// The assistant text seen so far (for payload logging), when the translator tracks it.
+  virtual std::string_view text() const { return {}; }
+};
+
+class provider {
+ public:
+  virtual ~provider() = default;
+  /// Builds the upstream request: URL, headers (auth included), body.
+  virtual result<upstream_request> to_upstream(const client_request& req,
+                                               const target& t) const = 0;
+  /// Translates a non-streamed 2xx upstream body for the client. Never called for errors,
+  /// which pass through unchanged.
+  virtual result<translated_response> from_upstream(std::string_view body,
+                                                    const target& t) const = 0;
+  /// A fresh stream translator for one streamed call.
+  virtual std::unique_ptr<stream_translator> make_stream_translator(const target& t) const = 0;
+};
+
+/// The translator for a provider kind (one switch). `mock` answers locally; see mock.hpp.
+const provider& provider_for(const config::ai_proxy_config& conf);
+
+}  // namespace aiproxy::providers
