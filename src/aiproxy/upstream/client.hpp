@@ -1,0 +1,87 @@
+#pragma once
+// The upstream HTTP/1.1 client of one worker thread: connection pool per (scheme, host, port),
+// TLS with verification and SNI, a DNS cache, and a timeout on every connect, write and read.
+// Everything here runs on the worker's io_context only; nothing is shared between threads.
+
+#include "aiproxy/core/error.hpp"
+#include "aiproxy/core/headers.hpp"
+#include "aiproxy/providers/provider.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace aiproxy::upstream {
+
+struct timeouts {
+  std::chrono::milliseconds connect{60000};
+  std::chrono::milliseconds write{60000};
+  std::chrono::milliseconds read{60000};  // between two successive reads, as nginx does
+};
+
+struct client_options {
+  bool tls_verify = true;           // certificate chain and host name
+  std::string ca_file;              // extra CA bundle (PEM); empty = system CAs only
+  std::size_t max_idle_per_host = 64;
+  std::chrono::seconds idle_timeout{60};  // pooled connections older than this are closed
+  std::chrono::seconds dns_ttl{30};
+  std::size_t max_header_bytes = 64 * 1024;
+};
+
+struct response_head {
+  int status = 0;
+  header_list headers;  // as received, minus hop-by-hop fields
+  bool inflated = false;  // the body is being inflated (Content-Encoding was gzip/deflate)
+};
+
+class exchange;
+
+class client {
+ public:
+  client(boost::asio::io_context& ioc, client_options options);
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  /// Sends `req` (reusing a pooled connection when one is idle) and reads the response head.
+  /// A pooled connection that turns out dead before any response byte is replaced once.
+  /// Errors: 502 bad_gateway (unreachable, reset, TLS failure, invalid HTTP), 504 (timeout).
+  boost::asio::awaitable<result<std::unique_ptr<exchange>>> send(
+      const providers::upstream_request& req, const timeouts& t);
+
+  /// Connections currently idle in the pool (for tests and metrics).
+  std::size_t idle_connections() const noexcept;
+
+ private:
+  friend class exchange;
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// One request/response on one upstream connection. Destroying it returns the connection to
+/// the pool when the body was read to the end and keep-alive is allowed; otherwise it closes.
+class exchange {
+ public:
+  ~exchange();
+  const response_head& head() const noexcept;
+  /// Reads the rest of the body (inflated when needed). Fails with 502 past `max_bytes`.
+  boost::asio::awaitable<result<std::string>> read_all(std::size_t max_bytes);
+  /// Reads the next available piece of the body (inflated when needed) and appends it to `out`.
+  /// Returns false once the body has ended (nothing appended then).
+  boost::asio::awaitable<result<bool>> read_some(std::string& out);
+
+  struct impl;
+  explicit exchange(std::unique_ptr<impl> p);
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace aiproxy::upstream
