@@ -26,7 +26,8 @@ error error::payload_too_large(std::string message) {
   return make(413, std::move(message), "invalid_request_error", "request_too_large");
 }
 error error::bad_gateway(std::string message, std::string code) {
-  return make(502, std::move(message), "upstream_error", code.empty() ? "bad_gateway" : std::move(code));
+  return make(502, std::move(message), "upstream_error",
+              code.empty() ? "bad_gateway" : std::move(code));
 }
 error error::gateway_timeout(std::string message) {
   return make(504, std::move(message), "upstream_error", "upstream_timeout");

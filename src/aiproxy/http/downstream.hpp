@@ -1,0 +1,72 @@
+#pragma once
+// The downstream side of one request as the gateway's handlers see it: the request head, a body
+// read with a per-route limit, and a response sent whole or streamed in chunks. Implemented by
+// the HTTP/1.1 session (session.cpp); handlers never see Beast types.
+
+#include "aiproxy/core/error.hpp"
+#include "aiproxy/core/headers.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace aiproxy::http {
+
+struct request_head {
+  std::string method;
+  std::string target;      // as received: path plus optional "?query"
+  std::string_view path;   // view into target
+  std::string_view query;  // view into target, without '?'
+  std::string host;        // Host header without port, lower case
+  header_list headers;
+  unsigned version = 11;  // 10 or 11
+  std::string client_address;
+};
+
+class downstream {
+ public:
+  virtual ~downstream() = default;
+
+  virtual const request_head& head() const noexcept = 0;
+
+  /// Reads the whole request body, at most `limit` bytes (0 = no per-route limit; the session's
+  /// hard cap still applies). Over the limit: error 413, and the connection closes after the
+  /// response. Answers `Expect: 100-continue` when it starts reading.
+  virtual boost::asio::awaitable<result<std::string_view>> read_body(std::uint64_t limit) = 0;
+
+  /// Sends a complete response. Content-Length is set by the session.
+  virtual boost::asio::awaitable<result<void>> respond(int status, const header_list& headers,
+                                                       std::string body) = 0;
+
+  /// Starts a streamed response (chunked for HTTP/1.1). Then write_chunk() any number of times
+  /// and end_stream() once. Each write completes only when the client took the bytes, so the
+  /// caller is paced by the client (backpressure).
+  virtual boost::asio::awaitable<result<void>> begin_stream(int status,
+                                                            const header_list& headers) = 0;
+  virtual boost::asio::awaitable<result<void>> write_chunk(std::string_view data) = 0;
+  virtual boost::asio::awaitable<result<void>> end_stream() = 0;
+
+  /// True once any response byte went out (then an error can only end the stream).
+  virtual bool response_started() const noexcept = 0;
+  virtual int response_status() const noexcept = 0;
+  virtual std::uint64_t bytes_received() const noexcept = 0;
+  virtual std::uint64_t bytes_sent() const noexcept = 0;
+};
+
+/// Runs the gateway's work for one request. Must send exactly one response (or end a stream).
+class request_handler {
+ public:
+  virtual ~request_handler() = default;
+  virtual boost::asio::awaitable<void> handle(downstream& d) = 0;
+};
+
+/// The one place a gateway error becomes bytes for the client: a JSON error response, or, when
+/// a stream already started, an SSE error event followed by the end of the stream.
+boost::asio::awaitable<void> send_error(downstream& d, const error& e);
+
+/// Response headers for a gateway-generated JSON body.
+header_list json_headers();
+
+}  // namespace aiproxy::http

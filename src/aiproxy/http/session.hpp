@@ -1,0 +1,55 @@
+#pragma once
+// The HTTP/1.1 server session: one coroutine per client connection that reads requests (with
+// header, body and time limits), hands each to a request_handler, and writes the response.
+// Runs on one worker's io_context; the tracker lets the worker drain its connections.
+
+#include "aiproxy/http/downstream.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <list>
+
+namespace aiproxy::http {
+
+struct session_options {
+  std::chrono::milliseconds header_timeout{60000};  // reading a head, and idle keep-alive wait
+  std::chrono::milliseconds body_timeout{60000};    // reading a body
+  std::chrono::milliseconds write_timeout{60000};   // each write to the client
+  std::size_t max_header_bytes = 32 * 1024;
+  std::uint64_t max_body_bytes = 128ull * 1024 * 1024;  // hard cap over any route's limit
+  std::size_t max_requests_per_connection = 10000;
+};
+
+/// The live connections of one worker thread (not thread-safe; used on that thread only).
+class session_tracker {
+ public:
+  struct entry {
+    std::function<void()> close;  // closes the socket, waking any pending operation
+    bool idle = true;             // waiting for the next request head
+  };
+  using handle = std::list<entry>::iterator;
+
+  handle add(std::function<void()> close);
+  void remove(handle h);
+  void set_idle(handle h, bool idle) { h->idle = idle; }
+
+  /// Stop keeping connections alive: idle ones close now, busy ones after their response.
+  void begin_drain();
+  /// Close every connection now (the drain deadline passed).
+  void close_all();
+  bool draining() const noexcept { return draining_; }
+  std::size_t size() const noexcept { return entries_.size(); }
+
+ private:
+  std::list<entry> entries_;
+  bool draining_ = false;
+};
+
+boost::asio::awaitable<void> run_session(boost::asio::ip::tcp::socket socket,
+                                         request_handler& handler, const session_options& options,
+                                         session_tracker& tracker);
+
+}  // namespace aiproxy::http
