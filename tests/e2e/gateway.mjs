@@ -117,9 +117,8 @@ export function standard_config(upstream_url) {
       route('embeddings', '/v1/embeddings', ai('llm/v1/embeddings', 'text-embedding-3-small')),
       // The gateway holds a key the upstream rejects: the upstream's 401 must pass through.
       route('badkey', '/badkey/v1/chat/completions', ai('llm/v1/chat', 'gpt-4o', { key: 'Bearer sk-revoked' })),
-      // The fake upstream answers this model with a 429 / a body that is not JSON.
+      // The fake upstream answers this model with a 429.
       route('ratelimited', '/ratelimited/v1/chat/completions', ai('llm/v1/chat', 'error-429')),
-      route('garbage', '/garbage/v1/chat/completions', ai('llm/v1/chat', 'garbage')),
       // Nothing listens on port 1: connect is refused.
       route('down', '/down/v1/chat/completions', ai('llm/v1/chat', 'gpt-4o', { upstream_url: 'http://127.0.0.1:1' })),
       route('small', '/small/v1/chat/completions', ai('llm/v1/chat', 'gpt-4o', { max_request_body_size: 1024 })),
