@@ -1,0 +1,155 @@
+// Per-worker Prometheus registries and their text rendering.
+
+#include "aiproxy/observability/metrics.hpp"
+
+#include <cstdio>
+
+namespace aiproxy::observability {
+
+namespace {
+
+void append_escaped(std::string& out, std::string_view v) {
+  for (char c : v) {
+    if (c == '\\' || c == '"') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out.push_back(c);
+    }
+  }
+}
+
+// Kong's AI metric labels, so Kong's Grafana dashboards work unchanged.
+std::string ai_labels(std::string_view provider, std::string_view model, std::string_view mode) {
+  std::string l = "ai_provider=\"";
+  append_escaped(l, provider);
+  l += "\",ai_model=\"";
+  append_escaped(l, model);
+  l += "\",cache_status=\"\",vector_db=\"\",embeddings_provider=\"\",embeddings_model=\"\","
+       "workspace=\"default\",request_mode=\"";
+  append_escaped(l, mode);
+  l += '"';
+  return l;
+}
+
+std::string number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+void render_family(std::string& out, std::string_view name, std::string_view type,
+                   std::string_view help, const std::map<std::string, double>& values) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+  for (const auto& [labels, v] : values) {
+    out.append(name).append("{").append(labels).append("} ").append(number(v)).append("\n");
+  }
+}
+
+}  // namespace
+
+void metrics_registry::count_request(std::string_view route, int status) {
+  std::string labels = "route=\"";
+  append_escaped(labels, route);
+  labels += "\",code=\"" + std::to_string(status) + "\"";
+  std::lock_guard lock(mu_);
+  data_.http_requests[labels] += 1;
+}
+
+void metrics_registry::observe_ai(std::string_view provider, std::string_view model,
+                                  std::string_view mode, const json::usage& usage, double cost,
+                                  double latency_ms) {
+  const std::string base = ai_labels(provider, model, mode);
+  std::lock_guard lock(mu_);
+  data_.ai_requests[base] += 1;
+  data_.ai_tokens[base + ",token_type=\"prompt_tokens\""] +=
+      static_cast<double>(usage.prompt_tokens);
+  data_.ai_tokens[base + ",token_type=\"completion_tokens\""] +=
+      static_cast<double>(usage.completion_tokens);
+  data_.ai_tokens[base + ",token_type=\"total_tokens\""] += static_cast<double>(usage.total_tokens);
+  if (usage.cached_tokens > 0) {
+    data_.ai_tokens[base + ",token_type=\"cached_tokens\""] +=
+        static_cast<double>(usage.cached_tokens);
+  }
+  if (usage.reasoning_tokens > 0) {
+    data_.ai_tokens[base + ",token_type=\"reasoning_tokens\""] +=
+        static_cast<double>(usage.reasoning_tokens);
+  }
+  data_.ai_cost[base] += cost;
+  auto& h = data_.ai_latency[base];
+  for (std::size_t i = 0; i < latency_buckets_ms.size(); ++i) {
+    if (latency_ms <= latency_buckets_ms[i]) {
+      ++h.buckets[i];
+    }
+  }
+  ++h.count;
+  h.sum += latency_ms;
+}
+
+void metrics_registry::merge_into(data& into) const {
+  std::lock_guard lock(mu_);
+  for (const auto& [k, v] : data_.http_requests)
+    into.http_requests[k] += v;
+  for (const auto& [k, v] : data_.ai_requests)
+    into.ai_requests[k] += v;
+  for (const auto& [k, v] : data_.ai_tokens)
+    into.ai_tokens[k] += v;
+  for (const auto& [k, v] : data_.ai_cost)
+    into.ai_cost[k] += v;
+  for (const auto& [k, h] : data_.ai_latency) {
+    auto& t = into.ai_latency[k];
+    for (std::size_t i = 0; i < h.buckets.size(); ++i)
+      t.buckets[i] += h.buckets[i];
+    t.count += h.count;
+    t.sum += h.sum;
+  }
+}
+
+std::string render_prometheus(const std::vector<const metrics_registry*>& registries,
+                              const process_gauges& gauges) {
+  metrics_registry::data all;
+  for (const auto* r : registries) {
+    r->merge_into(all);
+  }
+  std::string out;
+  out.reserve(4096);
+  render_family(out, "aiproxy_http_requests_total", "counter",
+                "HTTP requests answered by the proxy, by route and status code", all.http_requests);
+  render_family(out, "ai_llm_requests_total", "counter", "AI requests sent to providers",
+                all.ai_requests);
+  render_family(out, "ai_llm_tokens_total", "counter", "Tokens used, by token type", all.ai_tokens);
+  render_family(out, "ai_llm_cost_total", "counter", "Cost of AI requests (configured prices)",
+                all.ai_cost);
+  out += "# HELP ai_llm_provider_latency_ms Provider latency of AI requests in milliseconds\n";
+  out += "# TYPE ai_llm_provider_latency_ms histogram\n";
+  for (const auto& [labels, h] : all.ai_latency) {
+    for (std::size_t i = 0; i < h.buckets.size(); ++i) {
+      out.append("ai_llm_provider_latency_ms_bucket{").append(labels).append(",le=\"");
+      out.append(number(metrics_registry::latency_buckets_ms[i])).append("\"} ");
+      out.append(std::to_string(h.buckets[i])).append("\n");
+    }
+    out.append("ai_llm_provider_latency_ms_bucket{").append(labels).append(",le=\"+Inf\"} ");
+    out.append(std::to_string(h.count)).append("\n");
+    out.append("ai_llm_provider_latency_ms_sum{").append(labels).append("} ");
+    out.append(number(h.sum)).append("\n");
+    out.append("ai_llm_provider_latency_ms_count{").append(labels).append("} ");
+    out.append(std::to_string(h.count)).append("\n");
+  }
+  out += "# HELP aiproxy_connections Open client connections\n# TYPE aiproxy_connections gauge\n";
+  out += "aiproxy_connections " + std::to_string(gauges.connections) + "\n";
+  out += "# HELP aiproxy_log_lines_dropped_total Log lines dropped because a queue was full\n";
+  out += "# TYPE aiproxy_log_lines_dropped_total counter\n";
+  out += "aiproxy_log_lines_dropped_total " + std::to_string(gauges.log_lines_dropped) + "\n";
+  out += "# HELP aiproxy_config_reloads_total Configuration reloads, by result\n";
+  out += "# TYPE aiproxy_config_reloads_total counter\n";
+  out += "aiproxy_config_reloads_total{result=\"success\"} " +
+         std::to_string(gauges.config_reloads) + "\n";
+  out += "aiproxy_config_reloads_total{result=\"failure\"} " +
+         std::to_string(gauges.config_reload_failures) + "\n";
+  return out;
+}
+
+}  // namespace aiproxy::observability

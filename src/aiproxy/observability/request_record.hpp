@@ -1,0 +1,64 @@
+#pragma once
+// What one request leaves behind for logs and metrics, filled along the way by the handler and
+// emitted exactly once. Plain data: no I/O, no Asio.
+
+#include "aiproxy/core/headers.hpp"
+#include "aiproxy/json/usage.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace aiproxy::observability {
+
+/// Kong's `ai.proxy` log object (meta, usage, payload).
+struct ai_record {
+  std::string plugin_id;
+  std::string provider_name;
+  std::string request_model;
+  std::string response_model;
+  std::string request_mode;  // "oneshot" | "stream"
+  std::int64_t llm_latency_ms = 0;
+  std::optional<double> time_to_first_token_ms;
+  json::usage usage;
+  double cost = 0;
+  bool log_statistics = false;
+  bool log_payloads = false;
+  std::string request_payload;   // body sent upstream (secrets removed)
+  std::string response_payload;  // body returned, or the assembled stream text
+  std::string azure_instance_id;
+  std::string azure_deployment_id;
+  std::string azure_api_version;
+  /// Why usage or the answer is incomplete (e.g. the upstream stream ended early), if so.
+  std::string incomplete_reason;
+};
+
+struct request_record {
+  std::chrono::system_clock::time_point started_at;
+  std::string method;
+  std::string uri;  // path and query as received
+  std::string host;
+  std::string client_ip;
+  std::string user_agent;
+  header_list request_headers;  // redacted before they are logged
+  std::uint64_t request_size = 0;
+  int status = 0;
+  std::uint64_t response_size = 0;
+  header_list response_headers;
+  double request_latency_ms = 0;   // whole request, as the client saw it
+  double upstream_latency_ms = 0;  // time waiting for and reading the upstream
+  std::string route_id;
+  std::string route_name;
+  std::string service_id;
+  std::string service_name;
+  std::string upstream_uri;   // scheme://host:port/path?query sent upstream (secrets redacted)
+  std::string error_message;  // gateway-made error, if any
+  bool client_aborted = false;
+  std::optional<ai_record> ai;
+  /// Header names and query parameter names whose values must never be logged.
+  std::vector<std::string> secret_names;
+};
+
+}  // namespace aiproxy::observability
