@@ -1,0 +1,521 @@
+// The ai-proxy request flow. Stages run once, in order, as plain co_await calls:
+// body -> parse -> validate -> streaming policy -> templates -> model -> translate -> upstream
+// -> translate back (whole or streamed) -> record usage, cost and latencies.
+
+#include "aiproxy/plugins/ai_proxy.hpp"
+
+#include "aiproxy/config/templating.hpp"
+#include "aiproxy/core/ids.hpp"
+#include "aiproxy/providers/mock.hpp"
+#include "aiproxy/providers/provider.hpp"
+#include "aiproxy/providers/request_validation.hpp"
+#include "aiproxy/stream/decoder.hpp"
+#include "aiproxy/stream/sse_writer.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse_query.hpp>
+
+#include <chrono>
+
+namespace aiproxy::plugins {
+
+namespace asio = boost::asio;
+using clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::size_t max_error_body_bytes = 4 * 1024 * 1024;
+constexpr std::size_t max_response_body_bytes = 256 * 1024 * 1024;
+
+double ms_since(clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+}
+
+/// Values for $(headers.x), $(uri_captures.x) and $(query_params.x).
+class request_template_source final : public config::template_source {
+ public:
+  request_template_source(const http::request_head& head, const config::route_match& match)
+      : head_(head), match_(match) {
+    if (auto params = boost::urls::parse_query(head.query)) {
+      for (auto p : *params) {
+        query_.emplace_back(p.key, p.value);
+      }
+    }
+  }
+  std::optional<std::string_view> header(std::string_view name) const override {
+    return head_.headers.get(name);
+  }
+  std::optional<std::string_view> uri_capture(std::string_view name) const override {
+    for (const auto& [k, v] : match_.uri_captures) {
+      if (k == name) {
+        return std::string_view(v);
+      }
+    }
+    return std::nullopt;
+  }
+  std::optional<std::string_view> query_param(std::string_view name) const override {
+    for (const auto& [k, v] : query_) {
+      if (k == name) {
+        return std::string_view(v);
+      }
+    }
+    return std::nullopt;
+  }
+
+ private:
+  const http::request_head& head_;
+  const config::route_match& match_;
+  std::vector<std::pair<std::string, std::string>> query_;
+};
+
+bool is_hop_by_hop(std::string_view name) {
+  for (std::string_view h : {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
+                             "te", "trailer", "upgrade", "content-length"}) {
+    if (iequals(h, name)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/// Upstream response headers the client gets: everything but framing and cookies (a provider's
+/// session cookie is not the client's business, as Kong does for openai-style providers).
+header_list client_headers_from(const header_list& upstream, bool drop_content_type) {
+  header_list out;
+  out.reserve(upstream.size() + 2);
+  for (const auto& [name, value] : upstream.fields()) {
+    if (is_hop_by_hop(name) || iequals(name, "set-cookie") || iequals(name, "content-encoding") ||
+        (drop_content_type && iequals(name, "content-type"))) {
+      continue;
+    }
+    out.add(name, value);
+  }
+  return out;
+}
+
+bool is_event_stream(std::string_view content_type, stream::framing framing) {
+  auto has = [&](std::string_view needle) {
+    return content_type.find(needle) != std::string_view::npos;
+  };
+  switch (framing) {
+    case stream::framing::sse:
+      return has("text/event-stream");
+    case stream::framing::ndjson:
+      return has("ndjson") || has("json");
+    case stream::framing::json_array:
+      return has("json");
+    case stream::framing::aws_eventstream:
+      return has("vnd.amazon.eventstream");
+    case stream::framing::none:
+      return false;
+  }
+  return false;
+}
+
+double cost_of(const json::usage& u, const config::model_options& o) {
+  if (!o.input_cost || !o.output_cost) {
+    return 0;
+  }
+  return (static_cast<double>(u.prompt_tokens) * *o.input_cost +
+          static_cast<double>(u.completion_tokens) * *o.output_cost) /
+         1e6;
+}
+
+/// The upstream body as it may be logged: an auth parameter placed in the body is redacted.
+std::string loggable_request(const std::string& body, const config::auth_config& auth) {
+  if (auth.param_location != config::param_location::body || auth.param_name.empty()) {
+    return body;
+  }
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) {
+    return "(unavailable: body holds credentials)";
+  }
+  if (auto* p = v.as_object().if_contains(auth.param_name)) {
+    *p = "REDACTED";
+  }
+  return boost::json::serialize(v);
+}
+
+asio::awaitable<void> sleep_ms(std::int64_t ms) {
+  if (ms <= 0) {
+    co_return;
+  }
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer.expires_after(std::chrono::milliseconds(ms));
+  co_await timer.async_wait(asio::use_awaitable);
+}
+
+header_list stream_headers() {
+  header_list h;
+  h.add("Content-Type", "text/event-stream");
+  h.add("Cache-Control", "no-cache");
+  return h;
+}
+
+struct flow {
+  http::downstream& d;
+  const ai_proxy_call& call;
+  worker_services& services;
+  observability::request_record& record;
+  observability::ai_record& ai;
+
+  asio::awaitable<void> fail(const error& e) {
+    record.error_message = e.message;
+    co_await http::send_error(d, e);
+  }
+};
+
+asio::awaitable<void> serve_mock(flow& f, const providers::client_request& creq,
+                                 const providers::target& t) {
+  const auto& mock = t.options.mock;
+  const auto started = clock::now();
+  const std::string id = random_id(
+      t.conf.route_type == config::route_type::llm_v1_chat
+          ? "chatcmpl-"
+          : (t.conf.route_type == config::route_type::llm_v1_completions ? "cmpl-" : "emb-"));
+  const auto created = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  providers::mock_reply reply = providers::make_mock_reply(creq, t, id, created);
+  f.ai.usage = reply.summary.usage;
+  f.ai.response_model = reply.summary.response_model;
+  co_await sleep_ms(mock.latency_ms);
+
+  header_list headers;
+  if (t.conf.model_name_header) {
+    headers.add("X-Kong-LLM-Model", "mock/" + t.model);
+  }
+  if (!t.stream) {
+    headers.add("Content-Type", "application/json");
+    f.ai.llm_latency_ms = static_cast<std::int64_t>(ms_since(started));
+    f.ai.time_to_first_token_ms = ms_since(started);
+    if (f.ai.log_payloads) {
+      f.ai.response_payload = reply.body;
+    }
+    co_await f.d.respond(200, headers, std::move(reply.body));
+    co_return;
+  }
+  for (const auto& [k, v] : stream_headers().fields()) {
+    headers.add(k, v);
+  }
+  if (!co_await f.d.begin_stream(200, headers)) {
+    f.record.client_aborted = true;
+    co_return;
+  }
+  bool first = true;
+  for (const auto& chunk : reply.chunks) {
+    if (!first) {
+      co_await sleep_ms(mock.chunk_delay_ms);
+    }
+    if (!co_await f.d.write_chunk(chunk)) {
+      f.record.client_aborted = true;
+      co_return;
+    }
+    if (first) {
+      f.ai.time_to_first_token_ms = ms_since(started);
+      first = false;
+    }
+  }
+  co_await f.d.end_stream();
+  f.ai.llm_latency_ms = static_cast<std::int64_t>(ms_since(started));
+}
+
+asio::awaitable<void> serve_stream(flow& f, const providers::provider& provider,
+                                   const providers::target& t, upstream::exchange& exch,
+                                   stream::framing framing, clock::time_point sent_at) {
+  header_list headers = client_headers_from(exch.head().headers, true);
+  for (const auto& [k, v] : stream_headers().fields()) {
+    headers.add(k, v);
+  }
+  if (t.conf.model_name_header) {
+    headers.add("X-Kong-LLM-Model",
+                std::string(config::to_string(t.conf.model.provider)) + "/" + t.model);
+  }
+  auto decoder = stream::make_decoder(framing);
+  auto translator = provider.make_stream_translator(t);
+  if (!co_await f.d.begin_stream(exch.head().status, headers)) {
+    f.record.client_aborted = true;
+    co_return;
+  }
+
+  std::string in;
+  std::string out;
+  std::vector<stream::event> events;
+  std::optional<error> stream_error;
+  bool first_chunk = true;
+
+  auto deliver = [&]() -> asio::awaitable<bool> {
+    if (out.empty()) {
+      co_return true;
+    }
+    auto written = co_await f.d.write_chunk(out);
+    out.clear();
+    if (!written) {
+      f.record.client_aborted = true;
+      co_return false;
+    }
+    if (first_chunk) {
+      f.ai.time_to_first_token_ms = ms_since(sent_at);
+      first_chunk = false;
+    }
+    co_return true;
+  };
+  auto translate = [&]() -> bool {
+    for (const auto& ev : events) {
+      if (auto r = translator->on_event(ev, out); !r) {
+        stream_error = r.error();
+        events.clear();
+        return false;
+      }
+    }
+    events.clear();
+    return true;
+  };
+
+  for (;;) {
+    in.clear();
+    auto more = co_await exch.read_some(in);
+    if (!more) {
+      stream_error = more.error();
+      break;
+    }
+    if (!*more) {
+      if (auto r = decoder->finish(events); !r) {
+        stream_error = r.error();
+      } else if (translate()) {
+        if (auto fin = translator->finish(out); !fin) {
+          stream_error = fin.error();
+        }
+      }
+      break;
+    }
+    if (auto r = decoder->feed(in, events); !r) {
+      stream_error = r.error();
+      break;
+    }
+    if (!translate()) {
+      break;
+    }
+    if (!co_await deliver()) {
+      break;
+    }
+  }
+
+  if (!f.record.client_aborted) {
+    if (stream_error) {
+      // What was translated before the failure still goes out, then one error event.
+      stream::write_sse_data(out, stream_error->to_json());
+      f.ai.incomplete_reason = stream_error->message;
+      f.record.error_message = stream_error->message;
+    }
+    if (co_await deliver()) {
+      co_await f.d.end_stream();
+    }
+  } else {
+    f.ai.incomplete_reason = "client closed the connection during the stream";
+  }
+  const auto& summary = translator->summary();
+  f.ai.usage = summary.usage;
+  if (!summary.response_model.empty()) {
+    f.ai.response_model = summary.response_model;
+  }
+  if (f.ai.log_payloads) {
+    f.ai.response_payload = std::string(translator->text());
+  }
+  f.ai.llm_latency_ms = static_cast<std::int64_t>(ms_since(sent_at));
+}
+
+}  // namespace
+
+asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& call,
+                                   worker_services& services,
+                                   observability::request_record& record) {
+  const auto& conf = call.conf;
+  record.ai.emplace();
+  auto& ai = *record.ai;
+  ai.plugin_id = call.plugin_id;
+  ai.provider_name = std::string(config::to_string(conf.model.provider));
+  ai.log_statistics = conf.logging.log_statistics;
+  ai.log_payloads = conf.logging.log_payloads;
+  if (!conf.auth.header_name.empty()) {
+    record.secret_names.push_back(conf.auth.header_name);
+  }
+  if (!conf.auth.param_name.empty()) {
+    record.secret_names.push_back(conf.auth.param_name);
+  }
+  flow f{d, call, services, record, ai};
+
+  // 1. Body, within the route's limit.
+  auto body = co_await d.read_body(static_cast<std::uint64_t>(conf.max_request_body_size));
+  if (!body) {
+    co_await f.fail(body.error());
+    co_return;
+  }
+  record.request_size = d.bytes_received();
+
+  // 2. Parse once, into a per-request arena.
+  boost::json::monotonic_resource arena(body->size() * 2 + 1024);
+  boost::json::parse_options popts;
+  popts.max_depth = 64;
+  boost::system::error_code ec;
+  boost::json::value parsed = boost::json::parse(*body, ec, &arena, popts);
+  if (ec) {
+    co_await f.fail(error::bad_request("request body doesn't contain valid prompts"));
+    co_return;
+  }
+
+  // 3. Route type checks (Kong's messages).
+  auto info = providers::validate_request(conf.route_type, parsed);
+  if (!info) {
+    co_await f.fail(info.error());
+    co_return;
+  }
+
+  // 4. Streaming policy.
+  bool stream = conf.route_type != config::route_type::llm_v1_embeddings && info->stream;
+  if (stream && conf.response_streaming == config::streaming_policy::deny) {
+    co_await f.fail(error::bad_request("response streaming is not enabled for this LLM"));
+    co_return;
+  }
+  if (conf.response_streaming == config::streaming_policy::always &&
+      conf.route_type != config::route_type::llm_v1_embeddings) {
+    stream = true;
+  }
+  ai.request_mode = stream ? "stream" : "oneshot";
+
+  // 5. Templates, only when the config has any.
+  std::optional<config::model_config> templated;
+  if (conf.has_templates) {
+    request_template_source source(d.head(), call.match);
+    auto resolved = config::resolve_model(conf.model, source);
+    if (!resolved) {
+      co_await f.fail(resolved.error());
+      co_return;
+    }
+    templated = std::move(*resolved);
+  }
+  const config::model_config& model_cfg = templated ? *templated : conf.model;
+
+  // 6. The model sent upstream.
+  auto model = providers::resolve_model_name(model_cfg.name, info->model);
+  if (!model) {
+    co_await f.fail(model.error());
+    co_return;
+  }
+  ai.request_model = *model;
+  if (conf.model.provider == config::provider_kind::azure) {
+    ai.azure_instance_id = model_cfg.options.azure_instance;
+    ai.azure_deployment_id = model_cfg.options.azure_deployment_id;
+    ai.azure_api_version = model_cfg.options.azure_api_version;
+  }
+
+  const providers::client_request creq{parsed.as_object(), d.head().headers, d.head().query};
+  const providers::target t{conf, model_cfg.options, *model, stream, info->include_usage};
+
+  if (conf.model.provider == config::provider_kind::mock) {
+    if (ai.log_payloads) {
+      ai.request_payload = std::string(*body);
+    }
+    co_await serve_mock(f, creq, t);
+    ai.cost = cost_of(ai.usage, model_cfg.options);
+    co_return;
+  }
+
+  // 7. Translate.
+  const providers::provider& provider = providers::provider_for(conf);
+  auto up = provider.to_upstream(creq, t);
+  if (!up) {
+    co_await f.fail(up.error());
+    co_return;
+  }
+  const bool default_port =
+      (up->scheme == "https" && up->port == 443) || (up->scheme == "http" && up->port == 80);
+  record.upstream_uri = up->scheme + "://" + up->host +
+                        (default_port ? std::string() : ":" + std::to_string(up->port)) +
+                        up->target;
+  if (ai.log_payloads) {
+    ai.request_payload = loggable_request(up->body, conf.auth);
+  }
+
+  // 8. Call the provider.
+  const auto sent_at = clock::now();
+  auto exch = co_await services.client->send(*up, call.timeouts);
+  if (!exch) {
+    record.upstream_latency_ms = ms_since(sent_at);
+    co_await f.fail(exch.error());
+    co_return;
+  }
+  upstream::exchange& ex = **exch;
+  const int status = ex.head().status;
+
+  // 9a. Upstream errors pass through with their status and body.
+  if (status < 200 || status > 299) {
+    auto err_body = co_await ex.read_all(max_error_body_bytes);
+    record.upstream_latency_ms = ms_since(sent_at);
+    ai.llm_latency_ms = static_cast<std::int64_t>(record.upstream_latency_ms);
+    if (!err_body) {
+      co_await f.fail(err_body.error());
+      co_return;
+    }
+    record.error_message = "upstream answered " + std::to_string(status);
+    co_await d.respond(status, client_headers_from(ex.head().headers, false), std::move(*err_body));
+    co_return;
+  }
+
+  // 9b. Streams.
+  if (stream) {
+    auto content_type = ex.head().headers.get("content-type").value_or("");
+    if (!is_event_stream(content_type, up->framing)) {
+      record.upstream_latency_ms = ms_since(sent_at);
+      co_await f.fail(
+          error::bad_gateway("upstream answered a streaming request with Content-Type '" +
+                                 std::string(content_type.substr(0, 100)) + "' instead of a stream",
+                             "invalid_upstream_response"));
+      co_return;
+    }
+    co_await serve_stream(f, provider, t, ex, up->framing, sent_at);
+    record.upstream_latency_ms = ms_since(sent_at);
+    ai.cost = cost_of(ai.usage, model_cfg.options);
+    co_return;
+  }
+
+  // 9c. Whole responses.
+  auto resp_body = co_await ex.read_all(max_response_body_bytes);
+  record.upstream_latency_ms = ms_since(sent_at);
+  ai.llm_latency_ms = static_cast<std::int64_t>(record.upstream_latency_ms);
+  ai.time_to_first_token_ms = record.upstream_latency_ms;
+  if (!resp_body) {
+    co_await f.fail(resp_body.error());
+    co_return;
+  }
+  auto translated = provider.from_upstream(*resp_body, t);
+  if (!translated) {
+    co_await f.fail(translated.error());
+    co_return;
+  }
+  ai.usage = translated->summary.usage;
+  ai.response_model = translated->summary.response_model;
+  ai.cost = cost_of(ai.usage, model_cfg.options);
+
+  header_list headers = client_headers_from(ex.head().headers, translated->body.has_value());
+  if (translated->body) {
+    headers.add("Content-Type", "application/json");
+  }
+  if (conf.model_name_header) {
+    headers.add("X-Kong-LLM-Model",
+                std::string(config::to_string(conf.model.provider)) + "/" + *model);
+  }
+  std::string out = translated->body ? std::move(*translated->body) : std::move(*resp_body);
+  if (ai.log_payloads) {
+    ai.response_payload = out;
+  }
+  co_await d.respond(status, headers, std::move(out));
+}
+
+}  // namespace aiproxy::plugins
