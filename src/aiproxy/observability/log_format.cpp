@@ -40,7 +40,8 @@ boost::json::object headers_object(const header_list& headers,
     for (auto& c : key) {
       c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
-    std::string_view shown = is_named_secret(key, secret_names) ? "REDACTED" : value;
+    std::string_view shown =
+        is_named_secret(key, secret_names) ? std::string_view("REDACTED") : std::string_view(value);
     if (auto* existing = out.if_contains(key)) {
       if (existing->is_array()) {
         existing->as_array().emplace_back(shown);

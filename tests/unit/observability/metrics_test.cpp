@@ -1,0 +1,40 @@
+#include "aiproxy/observability/metrics.hpp"
+
+#include <gtest/gtest.h>
+
+namespace aiproxy::observability {
+namespace {
+
+TEST(metrics, registries_are_summed_when_rendered) {
+  metrics_registry a;
+  metrics_registry b;
+  a.count_request("chat", 200);
+  b.count_request("chat", 200);
+  b.count_request("chat", 502);
+  a.observe_ai("openai", "gpt-4o", "oneshot", json::usage{10, 5, 15, 0, 0, true}, 0.5, 42);
+  b.observe_ai("openai", "gpt-4o", "oneshot", json::usage{1, 2, 3, 0, 0, true}, 0.25, 3000);
+  std::string text = render_prometheus({&a, &b}, process_gauges{3, 1, 2, 0});
+  EXPECT_NE(text.find("aiproxy_http_requests_total{route=\"chat\",code=\"200\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("aiproxy_http_requests_total{route=\"chat\",code=\"502\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("token_type=\"prompt_tokens\"} 11\n"), std::string::npos);
+  EXPECT_NE(text.find("token_type=\"total_tokens\"} 18\n"), std::string::npos);
+  EXPECT_NE(text.find("ai_llm_cost_total{ai_provider=\"openai\",ai_model=\"gpt-4o\""),
+            std::string::npos);
+  EXPECT_NE(text.find("} 0.75\n"), std::string::npos);
+  EXPECT_NE(text.find(",le=\"50\"} 1\n"), std::string::npos);    // 42 ms
+  EXPECT_NE(text.find(",le=\"5000\"} 2\n"), std::string::npos);  // both
+  EXPECT_NE(text.find(",le=\"+Inf\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("aiproxy_connections 3\n"), std::string::npos);
+}
+
+TEST(metrics, label_values_are_escaped) {
+  metrics_registry a;
+  a.count_request("we\"ird\\route", 200);
+  std::string text = render_prometheus({&a}, {});
+  EXPECT_NE(text.find("route=\"we\\\"ird\\\\route\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace aiproxy::observability
