@@ -1,0 +1,62 @@
+// Object rewriting with top-level edits (see rewrite.hpp). Pure: no I/O.
+#include "aiproxy/json/rewrite.hpp"
+
+#include "aiproxy/json/writer.hpp"
+
+#include <boost/json/object.hpp>
+
+namespace aiproxy::json {
+
+namespace {
+
+// Index of the last edit for `key`, or -1.
+int last_edit_for(std::span<const field_edit> edits, std::string_view key) {
+  for (std::size_t i = edits.size(); i-- > 0;) {
+    if (edits[i].key == key) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+}  // namespace
+
+void write_object_with_edits(std::string& out, const boost::json::object& obj,
+                             std::span<const field_edit> edits) {
+  // Edits are few (a handful per request): linear scans beat any map here.
+  out.push_back('{');
+  bool first = true;
+  const auto emit_key = [&](std::string_view key) {
+    if (!first) {
+      out.push_back(',');
+    }
+    first = false;
+    write_string(out, key);
+    out.push_back(':');
+  };
+  for (const auto& kv : obj) {
+    const std::string_view key = kv.key();
+    const int e = last_edit_for(edits, key);
+    if (e < 0) {
+      emit_key(key);
+      write_value(out, kv.value());
+      continue;
+    }
+    if (!edits[static_cast<std::size_t>(e)].remove) {
+      emit_key(key);
+      out.append(edits[static_cast<std::size_t>(e)].json);
+    }
+  }
+  for (std::size_t i = 0; i < edits.size(); ++i) {
+    const auto& edit = edits[i];
+    if (edit.remove || last_edit_for(edits, edit.key) != static_cast<int>(i) ||
+        obj.contains(edit.key)) {
+      continue;  // removed, superseded, or already written in the client's position
+    }
+    emit_key(edit.key);
+    out.append(edit.json);
+  }
+  out.push_back('}');
+}
+
+}  // namespace aiproxy::json

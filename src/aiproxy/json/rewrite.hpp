@@ -1,0 +1,33 @@
+#pragma once
+// Writes a client's parsed JSON object as a new body with a few top-level fields replaced,
+// added or removed, without copying the parsed tree. Used by the passthrough translators
+// (OpenAI-compatible providers) to build the upstream body in one pass. Pure, no I/O.
+
+#include <boost/json/fwd.hpp>
+
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace aiproxy::json {
+
+/// One top-level change. `json` is the replacement value as JSON text (see writer.hpp).
+/// When several edits name the same key, the last one wins.
+struct field_edit {
+  std::string_view key;
+  std::string json;
+  bool remove = false;
+
+  static field_edit set(std::string_view key, std::string json) {
+    return field_edit{key, std::move(json), false};
+  }
+  static field_edit erase(std::string_view key) { return field_edit{key, {}, true}; }
+};
+
+/// Appends `obj` to `out` as compact JSON with `edits` applied: a replaced key keeps its
+/// position, a removed key is skipped, a new key is appended after the client's keys in the
+/// order of `edits`.
+void write_object_with_edits(std::string& out, const boost::json::object& obj,
+                             std::span<const field_edit> edits);
+
+}  // namespace aiproxy::json
