@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -47,7 +48,7 @@ struct auth_config {
   std::string header_value;  // secret
   std::string param_name;
   std::string param_value;  // secret
-  param_location param_location = param_location::none;
+  config::param_location param_location = config::param_location::none;
   bool allow_override = false;
   // Cloud identities (used by the providers that need them).
   bool gcp_use_service_account = false;
@@ -62,9 +63,40 @@ struct auth_config {
 
 /// Options of the built-in `mock` provider (`model.options.mock`).
 struct mock_options {
-  std::int64_t latency_ms = 0;        // delay before the response (or the first chunk)
-  std::int64_t chunk_delay_ms = 0;    // delay between streamed chunks
-  std::string reply;                  // fixed reply text; empty = deterministic echo of the prompt
+  std::int64_t latency_ms = 0;      // delay before the response (or the first chunk)
+  std::int64_t chunk_delay_ms = 0;  // delay between streamed chunks
+  std::string reply;                // fixed reply text; empty = deterministic echo of the prompt
+};
+
+/// `model.options.gemini` (Vertex AI). Kong: all three of api_endpoint, project_id and location_id
+/// or none.
+struct gemini_options {
+  std::string api_endpoint;  // hostname only
+  std::string project_id;
+  std::string location_id;
+  std::string endpoint_id;  // EE 3.12: Vertex Model Garden endpoint
+};
+
+/// `model.options.bedrock`.
+struct bedrock_options {
+  std::string aws_region;
+  std::string aws_assume_role_arn;
+  std::string aws_role_session_name;
+  std::string aws_sts_endpoint_url;
+  bool embeddings_normalize = false;
+  std::string performance_config_latency;
+};
+
+/// `model.options.huggingface`.
+struct huggingface_options {
+  std::optional<bool> use_cache;
+  std::optional<bool> wait_for_model;
+};
+
+/// `model.options.cohere` (EE 3.11).
+struct cohere_options {
+  std::string embedding_input_type = "classification";
+  std::optional<bool> wait_for_model;
 };
 
 struct model_options {
@@ -84,6 +116,10 @@ struct model_options {
   std::string upstream_path;
   std::optional<std::int64_t> embeddings_dimensions;
   mock_options mock;
+  gemini_options gemini;
+  bedrock_options bedrock;
+  huggingface_options huggingface;
+  cohere_options cohere;
 };
 
 struct model_config {
@@ -98,7 +134,7 @@ struct logging_config {
 };
 
 struct ai_proxy_config {
-  route_type route_type = route_type::llm_v1_chat;
+  config::route_type route_type = config::route_type::llm_v1_chat;
   model_config model;
   auth_config auth;
   logging_config logging;
@@ -128,6 +164,10 @@ struct plugin_instance {
   std::optional<std::size_t> service;  // index into gateway_config::services
   std::optional<std::size_t> route;    // index into gateway_config::routes
   std::variant<ai_proxy_config, file_log_config> config;
+  std::string instance_name;
+  std::vector<std::string> protocols = {"http", "https"};
+  std::vector<std::string> tags;
+  std::string source_path;  // where it sits in the file, e.g. "services[0].plugins[1]"
 };
 
 struct service {
@@ -141,12 +181,14 @@ struct service {
   std::int64_t write_timeout_ms = 60000;
   std::int64_t read_timeout_ms = 60000;
   std::int64_t retries = 5;
+  bool enabled = true;  // routes of a disabled service are not matched (as Kong)
+  std::vector<std::string> tags;
 };
 
 struct route {
   std::string id;
   std::string name;
-  std::vector<std::string> paths;  // as written: "/prefix" or "~/regex"
+  std::vector<std::string> paths;    // as written: "/prefix" or "~/regex"
   std::vector<std::string> methods;  // upper case; empty = any
   std::vector<std::string> hosts;    // lower case, may start with "*." or end with ".*"
   std::map<std::string, std::vector<std::string>> headers;  // lower-case name -> allowed values
@@ -154,6 +196,12 @@ struct route {
   bool preserve_host = false;
   std::int64_t regex_priority = 0;
   std::optional<std::size_t> service;  // index into gateway_config::services
+  std::vector<std::string> protocols = {"http", "https"};
+  std::int64_t https_redirect_status_code = 426;
+  bool request_buffering = true;
+  bool response_buffering = true;
+  std::string path_handling = "v0";  // v0 | v1
+  std::vector<std::string> tags;
 };
 
 /// The plugins that run for one route, resolved once at load time with Kong's precedence
