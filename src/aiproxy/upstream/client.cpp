@@ -1,0 +1,705 @@
+// The upstream HTTP/1.1 client (client.hpp): Boost.Beast over a TCP or TLS stream, a LIFO pool
+// of idle keep-alive connections per (scheme, host, port), a DNS cache, TLS verification with
+// SNI, and a deadline on every phase. Runs on one worker's io_context; no locks, no strands.
+// May touch: sockets, the worker's io_context, OpenSSL; nothing shared between threads.
+
+#include "aiproxy/upstream/client.hpp"
+
+#include "aiproxy/stream/gzip_inflater.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/span.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/span_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace aiproxy::upstream {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using steady = std::chrono::steady_clock;
+using boost::system::error_code;
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t read_chunk_bytes = 16 * 1024;
+
+enum class phase { connect, write, read };
+
+const char* phase_name(phase p) {
+  switch (p) {
+    case phase::connect:
+      return "connect";
+    case phase::write:
+      return "write";
+    case phase::read:
+      return "read";
+  }
+  return "?";
+}
+
+/// Fields that describe one connection, not the message (RFC 9110 section 7.6.1).
+bool is_hop_by_hop(std::string_view name) {
+  static constexpr std::string_view names[] = {
+      "connection",          "keep-alive", "proxy-authenticate",
+      "proxy-authorization", "te",         "trailer",
+      "transfer-encoding",   "upgrade",    "proxy-connection"};
+  return std::any_of(std::begin(names), std::end(names),
+                     [&](std::string_view n) { return iequals(n, name); });
+}
+
+/// True when the comma-separated `list` names `token` (case-insensitively).
+bool list_contains(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    auto item = list.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+      item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+      item.remove_suffix(1);
+    if (iequals(item, token))
+      return true;
+    if (comma == std::string_view::npos)
+      break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+bool has_control_chars(std::string_view s) {
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+}
+
+std::string host_port(std::string_view host, std::uint16_t port) {
+  std::string out;
+  bool v6 = host.find(':') != std::string_view::npos;
+  out.reserve(host.size() + 8);
+  if (v6)
+    out += '[';
+  out += host;
+  if (v6)
+    out += ']';
+  out += ':';
+  out += std::to_string(port);
+  return out;
+}
+
+/// One upstream connection; lives in the pool between requests.
+struct connection {
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+  steady::time_point idle_since{};
+
+  beast::tcp_stream& tcp() { return tls ? tls->next_layer() : *plain; }
+
+  void close() {
+    error_code ec;
+    auto& s = tcp();
+    s.socket().shutdown(tcp::socket::shutdown_both, ec);
+    s.close();
+  }
+
+  /// An idle HTTP/1.1 connection must have nothing to read: data or EOF means the peer gave up.
+  bool looks_alive() {
+    if (buffer.size() != 0)
+      return false;
+    auto& sock = tcp().socket();
+    if (!sock.is_open())
+      return false;
+    char byte;
+    auto n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+};
+
+using connection_ptr = std::unique_ptr<connection>;
+
+/// Calls `f` with the connection's stream, TLS or plain. Both branches return the same type.
+template <class F>
+auto with_stream(connection& c, F&& f) {
+  if (c.tls)
+    return f(*c.tls);
+  return f(*c.plain);
+}
+
+/// Idle connections for one (scheme, host, port), newest at the back.
+struct host_pool {
+  std::vector<connection_ptr> idle;
+};
+
+/// The pool of one client. Exchanges hold a weak reference so that one outliving its client
+/// just closes its connection.
+struct pool_state {
+  client_options const* options = nullptr;
+  std::unordered_map<std::string, host_pool> hosts;  // nodes are stable; never erased
+  std::size_t idle_count = 0;
+
+  host_pool& bucket(const providers::upstream_request& req) {
+    std::string key;
+    key.reserve(req.scheme.size() + req.host.size() + 8);
+    key += req.scheme;
+    key += "://";
+    key += host_port(req.host, req.port);
+    return hosts[std::move(key)];
+  }
+
+  void drop_expired(host_pool& hp, steady::time_point now) {
+    auto& v = hp.idle;
+    auto fresh = std::find_if(v.begin(), v.end(), [&](const connection_ptr& c) {
+      return now - c->idle_since <= options->idle_timeout;
+    });
+    for (auto it = v.begin(); it != fresh; ++it)
+      (*it)->close();
+    idle_count -= static_cast<std::size_t>(fresh - v.begin());
+    v.erase(v.begin(), fresh);
+  }
+
+  connection_ptr take(host_pool& hp) {
+    drop_expired(hp, steady::now());
+    while (!hp.idle.empty()) {
+      auto c = std::move(hp.idle.back());
+      hp.idle.pop_back();
+      --idle_count;
+      if (c->looks_alive())
+        return c;
+      c->close();
+    }
+    return nullptr;
+  }
+
+  void put(host_pool& hp, connection_ptr c) {
+    auto now = steady::now();
+    drop_expired(hp, now);
+    if (options->max_idle_per_host == 0) {
+      c->close();
+      return;
+    }
+    if (hp.idle.size() >= options->max_idle_per_host) {
+      hp.idle.front()->close();
+      hp.idle.erase(hp.idle.begin());
+      --idle_count;
+    }
+    c->idle_since = now;
+    c->tcp().expires_never();
+    hp.idle.push_back(std::move(c));
+    ++idle_count;
+  }
+
+  ~pool_state() {
+    for (auto& [key, hp] : hosts)
+      for (auto& c : hp.idle)
+        c->close();
+  }
+};
+
+bool is_timeout(const error_code& ec) {
+  return ec == beast::error::timeout;
+}
+
+/// The peer closed or reset the connection (as opposed to a protocol or timeout problem).
+bool is_closed(const error_code& ec) {
+  return ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
+         ec == http::error::end_of_stream || ec == http::error::partial_message ||
+         ec == asio::ssl::error::stream_truncated;
+}
+
+error map_error(const error_code& ec, phase p, const std::string& where,
+                std::chrono::milliseconds limit, std::size_t max_header_bytes) {
+  if (is_timeout(ec)) {
+    return error::gateway_timeout("upstream timed out (" + std::string(phase_name(p)) +
+                                  "): " + where + " did not respond within " +
+                                  std::to_string(limit.count()) + " ms");
+  }
+  if (ec == http::error::header_limit) {
+    return error::bad_gateway("upstream " + where + " sent a response header larger than " +
+                              std::to_string(max_header_bytes) + " bytes");
+  }
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+      ec == asio::ssl::error::stream_truncated) {
+    return error::bad_gateway("upstream " + where +
+                              " closed the connection before the response ended");
+  }
+  if (ec.category() == http::make_error_code(http::error::end_of_stream).category() ||
+      ec == http::make_error_code(http::error::bad_version)) {
+    return error::bad_gateway("upstream sent an invalid HTTP response");
+  }
+  switch (p) {
+    case phase::connect:
+      return error::bad_gateway("could not connect to upstream " + where + ": " + ec.message());
+    case phase::write:
+      return error::bad_gateway("could not send the request to upstream " + where + ": " +
+                                ec.message());
+    case phase::read:
+      break;
+  }
+  if (is_closed(ec)) {
+    return error::bad_gateway("upstream " + where + " closed the connection before the " +
+                              "response ended (" + ec.message() + ")");
+  }
+  return error::bad_gateway("upstream " + where + ": " + ec.message());
+}
+
+std::string tls_failure_reason(SSL* ssl, const error_code& ec) {
+  long verify = SSL_get_verify_result(ssl);
+  if (verify != X509_V_OK) {
+    return std::string("certificate verify failed (") + X509_verify_cert_error_string(verify) + ")";
+  }
+  return ec.message();
+}
+
+bool is_default_port(std::string_view scheme, std::uint16_t port) {
+  return (scheme == "https" && port == 443) || (scheme == "http" && port == 80);
+}
+
+struct resolve_state {
+  explicit resolve_state(asio::io_context& ioc) : timer(ioc) {}
+  asio::steady_timer timer;
+  bool done = false;
+  error_code ec;
+  tcp::resolver::results_type results;
+};
+
+}  // namespace
+
+// ----------------------------------------------------------------------------------------------
+
+struct exchange::impl {
+  std::weak_ptr<pool_state> pool;
+  host_pool* bucket = nullptr;
+  connection_ptr conn;
+  std::optional<http::response_parser<http::buffer_body>> parser;
+  response_head head;
+  std::optional<stream::gzip_inflater> inflater;
+  bool fed_inflater = false;
+  std::string scratch;  // compressed bytes on their way to the inflater
+  std::chrono::milliseconds read_timeout{};
+  std::size_t max_header_bytes = 0;
+  std::string where;  // host:port, for messages
+  bool failed = false;
+
+  bool reusable() const {
+    return !failed && conn && parser && parser->is_done() && parser->keep_alive() &&
+           !parser->need_eof() && conn->buffer.size() == 0;
+  }
+
+  error fail(const error_code& ec) {
+    failed = true;
+    if (conn)
+      conn->close();
+    return map_error(ec, phase::read, where, read_timeout, max_header_bytes);
+  }
+};
+
+struct client::impl {
+  impl(asio::io_context& io, client_options opts)
+      : ioc(io), options(std::move(opts)), ssl_ctx(asio::ssl::context::tls_client) {
+    pool = std::make_shared<pool_state>();
+    pool->options = &options;
+    setup_tls();
+  }
+
+  void setup_tls() {
+    SSL_CTX* ctx = ssl_ctx.native_handle();
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    ssl_ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                        asio::ssl::context::no_tlsv1_1);
+    static constexpr unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+    SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn);
+    error_code ec;
+    ssl_ctx.set_default_verify_paths(ec);  // a missing system store only matters with no ca_file
+    if (!options.ca_file.empty()) {
+      ssl_ctx.load_verify_file(options.ca_file, ec);
+      if (ec) {
+        tls_setup_error = error::bad_gateway("cannot load the upstream CA file '" +
+                                             options.ca_file + "': " + ec.message());
+      }
+    }
+    ssl_ctx.set_verify_mode(options.tls_verify ? asio::ssl::verify_peer : asio::ssl::verify_none);
+  }
+
+  asio::awaitable<result<std::vector<tcp::endpoint>>> resolve(const std::string& host,
+                                                              std::uint16_t port,
+                                                              steady::time_point deadline,
+                                                              std::chrono::milliseconds limit,
+                                                              const std::string& where);
+  asio::awaitable<result<connection_ptr>> connect(const providers::upstream_request& req,
+                                                  std::chrono::milliseconds limit);
+
+  struct dns_entry {
+    std::vector<tcp::endpoint> endpoints;
+    steady::time_point expires;
+  };
+
+  asio::io_context& ioc;
+  client_options options;
+  asio::ssl::context ssl_ctx;
+  std::optional<error> tls_setup_error;
+  std::shared_ptr<pool_state> pool;
+  tcp::resolver resolver{ioc};
+  std::unordered_map<std::string, dns_entry> dns;  // key: host:port
+};
+
+asio::awaitable<result<std::vector<tcp::endpoint>>> client::impl::resolve(
+    const std::string& host, std::uint16_t port, steady::time_point deadline,
+    std::chrono::milliseconds limit, const std::string& where) {
+  error_code ec;
+  auto literal = asio::ip::make_address(host, ec);
+  if (!ec)
+    co_return std::vector<tcp::endpoint>{tcp::endpoint(literal, port)};
+
+  auto now = steady::now();
+  if (auto it = dns.find(where); it != dns.end() && it->second.expires > now) {
+    co_return it->second.endpoints;
+  }
+  // The resolver runs getaddrinfo on a helper thread and cannot be interrupted, so wait for it
+  // on a timer: the lookup may finish after we gave up; its result then goes nowhere.
+  auto st = std::make_shared<resolve_state>(ioc);
+  st->timer.expires_at(deadline);
+  resolver.async_resolve(host, std::to_string(port),
+                         [st](error_code e, tcp::resolver::results_type r) {
+                           st->done = true;
+                           st->ec = e;
+                           st->results = std::move(r);
+                           st->timer.cancel();
+                         });
+  co_await st->timer.async_wait(use_tuple);
+  if (!st->done) {
+    co_return error::gateway_timeout("upstream timed out (connect): resolving " + host +
+                                     " took longer than " + std::to_string(limit.count()) + " ms");
+  }
+  if (st->ec) {
+    co_return error::bad_gateway("could not resolve upstream host '" + host +
+                                 "': " + st->ec.message());
+  }
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& e : st->results)
+    endpoints.push_back(e.endpoint());
+  if (endpoints.empty()) {
+    co_return error::bad_gateway("could not resolve upstream host '" + host + "': no address");
+  }
+  dns[where] = dns_entry{endpoints, steady::now() + options.dns_ttl};
+  co_return endpoints;
+}
+
+asio::awaitable<result<connection_ptr>> client::impl::connect(
+    const providers::upstream_request& req, std::chrono::milliseconds limit) {
+  const bool use_tls = req.scheme == "https";
+  const auto deadline = steady::now() + limit;
+  const std::string where = host_port(req.host, req.port);
+
+  auto endpoints = co_await resolve(req.host, req.port, deadline, limit, where);
+  if (!endpoints)
+    co_return endpoints.error();
+
+  auto conn = std::make_unique<connection>();
+  if (use_tls) {
+    conn->tls.emplace(ioc, ssl_ctx);
+  } else {
+    conn->plain.emplace(ioc);
+  }
+  auto& stream = conn->tcp();
+  stream.expires_at(deadline);
+  auto [ec, ep] = co_await stream.async_connect(*endpoints, use_tuple);
+  if (ec) {
+    dns.erase(where);  // maybe the addresses moved: look them up again next time
+    co_return map_error(ec, phase::connect, where, limit, options.max_header_bytes);
+  }
+  stream.socket().set_option(tcp::no_delay(true), ec);
+
+  if (use_tls) {
+    SSL* ssl = conn->tls->native_handle();
+    error_code addr_ec;
+    (void)asio::ip::make_address(req.host, addr_ec);
+    const bool ip_literal = !addr_ec;
+    if (!ip_literal)
+      SSL_set_tlsext_host_name(ssl, req.host.c_str());
+    if (options.tls_verify) {
+      // The RFC 6125 check (X509_check_host / X509_check_ip, as asio::ssl::host_name_verification
+      // does) done inside OpenSSL's chain verification, so a mismatch is reported by name.
+      X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      if (ip_literal) {
+        X509_VERIFY_PARAM_set1_ip_asc(param, req.host.c_str());
+      } else {
+        X509_VERIFY_PARAM_set1_host(param, req.host.c_str(), req.host.size());
+      }
+    }
+    auto [hec] = co_await conn->tls->async_handshake(asio::ssl::stream_base::client, use_tuple);
+    if (hec) {
+      if (is_timeout(hec)) {
+        co_return map_error(hec, phase::connect, where, limit, options.max_header_bytes);
+      }
+      co_return error::bad_gateway("TLS handshake with upstream " + where +
+                                   " failed: " + tls_failure_reason(ssl, hec));
+    }
+  }
+  co_return conn;
+}
+
+client::client(asio::io_context& ioc, client_options options)
+    : impl_(std::make_unique<impl>(ioc, std::move(options))) {}
+
+client::~client() = default;
+
+std::size_t client::idle_connections() const noexcept {
+  return impl_->pool->idle_count;
+}
+
+asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
+    const providers::upstream_request& req, const timeouts& t) {
+  auto& s = *impl_;
+  const bool use_tls = req.scheme == "https";
+  if (!use_tls && req.scheme != "http") {
+    co_return error::internal("unsupported upstream scheme '" + req.scheme + "'");
+  }
+  if (use_tls && s.tls_setup_error)
+    co_return *s.tls_setup_error;
+
+  // The request head and a view of the body, written in one gather write.
+  http::request<http::span_body<const char>> msg;
+  msg.version(11);
+  msg.method_string(req.method);
+  msg.target(req.target.empty() ? std::string_view("/") : std::string_view(req.target));
+  {
+    std::string host = req.host.find(':') != std::string::npos ? "[" + req.host + "]" : req.host;
+    if (!is_default_port(req.scheme, req.port))
+      host += ":" + std::to_string(req.port);
+    msg.set(http::field::host, host);
+  }
+  for (const auto& [name, value] : req.headers.fields()) {
+    if (has_control_chars(name) || has_control_chars(value)) {
+      co_return error::internal("upstream request header '" + name + "' holds a line break");
+    }
+    if (is_hop_by_hop(name) || iequals(name, "host") || iequals(name, "content-length"))
+      continue;
+    msg.insert(name, value);
+  }
+  msg.body() = boost::span<const char>(req.body.data(), req.body.size());
+  msg.prepare_payload();
+
+  auto& hp = s.pool->bucket(req);
+  const std::string where = host_port(req.host, req.port);
+
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    connection_ptr conn = attempt == 0 ? s.pool->take(hp) : nullptr;
+    const bool reused = conn != nullptr;
+    if (!conn) {
+      auto c = co_await s.connect(req, t.connect);
+      if (!c)
+        co_return c.error();
+      conn = std::move(*c);
+    }
+
+    conn->tcp().expires_after(t.write);
+    auto [wec, written] = co_await with_stream(
+        *conn, [&](auto& stream) { return http::async_write(stream, msg, use_tuple); });
+    if (wec) {
+      conn->close();
+      if (reused && !is_timeout(wec))
+        continue;
+      co_return map_error(wec, phase::write, where, t.write, s.options.max_header_bytes);
+    }
+
+    auto x = std::make_unique<exchange::impl>();
+    x->pool = s.pool;
+    x->bucket = &hp;
+    x->read_timeout = t.read;
+    x->max_header_bytes = s.options.max_header_bytes;
+    x->where = where;
+
+    error_code rec;
+    bool got_some = false;
+    for (;;) {  // skip interim 1xx responses
+      auto& p = x->parser.emplace();
+      p.header_limit(static_cast<std::uint32_t>(
+          std::min<std::size_t>(s.options.max_header_bytes, UINT32_MAX)));
+      p.body_limit(boost::none);
+      if (msg.method() == http::verb::head)
+        p.skip(true);
+      conn->tcp().expires_after(t.read);
+      auto [ec, n] = co_await with_stream(*conn, [&](auto& stream) {
+        return http::async_read_header(stream, conn->buffer, p, use_tuple);
+      });
+      got_some = got_some || p.got_some();
+      rec = ec;
+      if (ec)
+        break;
+      int status = p.get().result_int();
+      if (status < 100 || status >= 200 || status == 101)
+        break;
+    }
+    if (rec) {
+      conn->close();
+      if (reused && !got_some && is_closed(rec))
+        continue;
+      co_return map_error(rec, phase::read, where, t.read, s.options.max_header_bytes);
+    }
+
+    auto& res = x->parser->get();
+    x->head.status = res.result_int();
+    auto connection_tokens = res[http::field::connection];
+    std::optional<stream::gzip_inflater::format> encoding;
+    if (auto ce = res[http::field::content_encoding]; !ce.empty()) {
+      if (iequals(ce, "gzip") || iequals(ce, "x-gzip")) {
+        encoding = stream::gzip_inflater::format::gzip;
+      } else if (iequals(ce, "deflate")) {
+        encoding = stream::gzip_inflater::format::deflate;
+      }
+    }
+    x->head.headers.reserve(static_cast<std::size_t>(std::distance(res.begin(), res.end())));
+    for (const auto& f : res) {
+      auto name = f.name_string();
+      if (is_hop_by_hop(name) || list_contains(connection_tokens, name))
+        continue;
+      if (encoding && (iequals(name, "content-encoding") || iequals(name, "content-length"))) {
+        continue;
+      }
+      x->head.headers.add(name, f.value());
+    }
+    if (encoding) {
+      x->inflater.emplace(*encoding);
+      x->head.inflated = true;
+    }
+    x->conn = std::move(conn);
+    co_return std::make_unique<exchange>(std::move(x));
+  }
+  co_return error::bad_gateway("upstream " + where + " closed the connection");  // not reached
+}
+
+// ----------------------------------------------------------------------------------------------
+
+exchange::exchange(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+exchange::~exchange() {
+  auto& x = *impl_;
+  if (!x.conn)
+    return;
+  if (x.reusable()) {
+    if (auto pool = x.pool.lock()) {
+      pool->put(*x.bucket, std::move(x.conn));
+      return;
+    }
+  }
+  x.conn->close();
+}
+
+const response_head& exchange::head() const noexcept {
+  return impl_->head;
+}
+
+asio::awaitable<result<bool>> exchange::read_some(std::string& out) {
+  auto& x = *impl_;
+  if (x.failed)
+    co_return error::bad_gateway("upstream " + x.where + " response already failed");
+  auto& p = *x.parser;
+  const std::size_t start = out.size();
+  while (out.size() == start && !p.is_done()) {
+    const std::size_t base = out.size();
+    char* dest;
+    if (x.inflater) {
+      x.scratch.resize(read_chunk_bytes);
+      dest = x.scratch.data();
+    } else {
+      out.resize(base + read_chunk_bytes);
+      dest = out.data() + base;
+    }
+    auto& body = p.get().body();
+    body.data = dest;
+    body.size = read_chunk_bytes;
+    x.conn->tcp().expires_after(x.read_timeout);
+    auto [ec, n] = co_await with_stream(*x.conn, [&](auto& stream) {
+      return http::async_read_some(stream, x.conn->buffer, p, use_tuple);
+    });
+    const std::size_t got = read_chunk_bytes - body.size;
+    body.data = nullptr;
+    body.size = 0;
+    if (!x.inflater)
+      out.resize(base + got);
+    if (ec == http::error::need_buffer)
+      ec = {};
+    if (ec == asio::ssl::error::stream_truncated && p.need_eof()) {
+      p.put_eof(ec);  // a TLS peer that ends an until-close body without close_notify
+    }
+    if (ec)
+      co_return x.fail(ec);
+    if (x.inflater && got > 0) {
+      x.fed_inflater = true;
+      auto r = x.inflater->feed(std::string_view(x.scratch.data(), got), out);
+      if (!r) {
+        x.failed = true;
+        x.conn->close();
+        co_return error::bad_gateway("upstream " + x.where +
+                                     " sent a corrupt compressed body: " + r.error().message);
+      }
+    }
+  }
+  if (p.is_done() && x.inflater && x.fed_inflater && !x.inflater->finished()) {
+    x.failed = true;
+    x.conn->close();
+    co_return error::bad_gateway("upstream " + x.where + " sent a truncated compressed body");
+  }
+  co_return result<bool>(boost::system::in_place_value, out.size() > start);
+}
+
+asio::awaitable<result<std::string>> exchange::read_all(std::size_t max_bytes) {
+  auto& x = *impl_;
+  std::string body;
+  if (auto cl = x.parser->content_length(); cl && !x.inflater) {
+    if (*cl > max_bytes) {
+      x.failed = true;
+      x.conn->close();
+      co_return error::bad_gateway("upstream response body is larger than " +
+                                   std::to_string(max_bytes) + " bytes");
+    }
+    body.reserve(static_cast<std::size_t>(*cl) + read_chunk_bytes);
+  }
+  for (;;) {
+    auto more = co_await read_some(body);
+    if (!more)
+      co_return more.error();
+    if (body.size() > max_bytes) {
+      x.failed = true;
+      x.conn->close();
+      co_return error::bad_gateway("upstream response body is larger than " +
+                                   std::to_string(max_bytes) + " bytes");
+    }
+    if (!*more)
+      break;
+  }
+  co_return body;
+}
+
+}  // namespace aiproxy::upstream
