@@ -63,23 +63,31 @@ describe('chat through aiproxy', { skip: skip_reason() }, () => {
     assert.equal(sent.stream_options?.include_usage, true, 'the gateway asked the upstream for usage');
   });
 
-  it('forwards each chunk as it arrives (does not buffer the stream)', { timeout: 8000 }, async () => {
-    // The fake upstream pauses after its first content chunk until we release it: if the gateway
-    // buffered, this test would time out instead of seeing that chunk.
+  it('forwards each chunk as it arrives (does not buffer the stream)', async () => {
+    // The fake upstream pauses after its first content chunk until we release it. A gateway that
+    // buffers delivers nothing until the deadline below releases the stream; the test then fails.
     const held = ctx.upstream.hold_stream();
-    const stream = await ctx.client().chat.completions.create({ model: 'gpt-4o', messages, stream: true });
-    const iter = stream[Symbol.asyncIterator]();
-    let text = '';
-    while (!text) {
-      const next = await iter.next();
-      assert.ok(!next.done, 'stream ended before the first content chunk');
-      text += next.value.choices[0]?.delta?.content ?? '';
+    let deadline_hit = false;
+    const deadline = setTimeout(() => { deadline_hit = true; held.release(); }, 5000);
+    try {
+      const stream = await ctx.client().chat.completions.create({ model: 'gpt-4o', messages, stream: true });
+      const iter = stream[Symbol.asyncIterator]();
+      let text = '';
+      while (!text) {
+        const next = await iter.next();
+        assert.ok(!next.done, 'stream ended before the first content chunk');
+        text += next.value.choices[0]?.delta?.content ?? '';
+      }
+      assert.equal(deadline_hit, false, 'the first chunk arrived only after the upstream finished');
+      assert.equal(text, 'Hello');
+      await held.reached;
+      held.release();
+      for (let n = await iter.next(); !n.done; n = await iter.next()) text += n.value.choices[0]?.delta?.content ?? '';
+      assert.equal(text, expected);
+    } finally {
+      clearTimeout(deadline);
+      held.release();  // never leave the fake upstream's stream hanging
     }
-    assert.equal(text, 'Hello');
-    await held.reached;
-    held.release();
-    for (let n = await iter.next(); !n.done; n = await iter.next()) text += n.value.choices[0]?.delta?.content ?? '';
-    assert.equal(text, expected);
   });
 
   it('ends the raw SSE stream with data: [DONE]', async () => {
