@@ -13,6 +13,10 @@
 
 #include "aiproxy/config/router.hpp"
 
+// Bounds the work of one regex match (Boost.Regex throws when a match needs more states than
+// this, or than its own estimate from the pattern and input sizes). Only this file includes
+// Boost.Regex, so the limit is the same for every match in the program.
+#define BOOST_REGEX_MAX_STATE_COUNT 1000000
 #include <boost/regex.hpp>
 
 #include <algorithm>
@@ -184,6 +188,31 @@ std::vector<std::string> named_groups(std::string_view re) {
 }
 
 constexpr auto regex_flags = boost::regex_constants::perl;
+
+/// Boost.Regex spells named groups (?<name>...); PCRE and Kong's router also accept the Python
+/// spelling (?P<name>...), so rewrite it (outside escapes) before compiling.
+std::string to_boost_syntax(std::string_view re) {
+  std::string out;
+  out.reserve(re.size());
+  for (std::size_t i = 0; i < re.size(); ++i) {
+    if (re[i] == '\\' && i + 1 < re.size()) {
+      out.push_back(re[i]);
+      out.push_back(re[++i]);
+      continue;
+    }
+    if (re.compare(i, 4, "(?P<") == 0) {
+      out.append("(?<");
+      i += 3;
+      continue;
+    }
+    out.push_back(re[i]);
+  }
+  return out;
+}
+
+boost::regex compile(std::string_view pattern, boost::regex_constants::syntax_option_type flags) {
+  return boost::regex(to_boost_syntax(pattern), flags);
+}
 
 struct host_rule {
   enum class kind { exact, suffix, prefix } how = kind::exact;
@@ -368,10 +397,14 @@ std::string normalize_path(std::string_view in) {
 
 std::optional<std::string> check_route_regex(std::string_view pattern) {
   try {
-    boost::regex re(pattern.begin(), pattern.end(), regex_flags);
+    boost::regex re = compile(pattern, regex_flags);
     (void)re;
   } catch (const std::exception& e) {
-    return std::string(e.what());
+    std::string why = e.what();  // Boost appends "  The error occurred while parsing ..."
+    if (auto cut = why.find("  The error occurred"); cut != std::string::npos) {
+      why.resize(cut);
+    }
+    return why;
   }
   return std::nullopt;
 }
@@ -404,7 +437,8 @@ router::router(const gateway_config& config) : impl_(std::make_unique<impl>()) {
       for (const auto& v : values) {
         if (starts_with(v, "~*")) {
           try {
-            rule.patterns.emplace_back(v.substr(2), regex_flags | boost::regex_constants::icase);
+            rule.patterns.push_back(
+                compile(v.substr(2), regex_flags | boost::regex_constants::icase));
           } catch (const std::exception&) {
             // rejected by the loader; a directly built config simply never matches it
           }
@@ -437,7 +471,7 @@ router::router(const gateway_config& config) : impl_(std::make_unique<impl>()) {
       if (is_regex) {
         cp.text = p.substr(1);
         try {
-          cp.re = std::make_shared<const boost::regex>(cp.text, regex_flags);
+          cp.re = std::make_shared<const boost::regex>(compile(cp.text, regex_flags));
         } catch (const std::exception&) {
           continue;
         }
