@@ -197,6 +197,40 @@ inline header_list headers_from_json(const boost::json::value* v) {
   return h;
 }
 
+/// JSON equality where numbers compare by value (Lua-written fixtures say 1 for 1.0).
+inline bool same_json(const boost::json::value& a, const boost::json::value& b) {
+  if (a.is_number() && b.is_number()) {
+    return a.to_number<double>() == b.to_number<double>();
+  }
+  if (a.kind() != b.kind()) {
+    return false;
+  }
+  if (a.is_object()) {
+    const auto& ao = a.get_object();
+    const auto& bo = b.get_object();
+    if (ao.size() != bo.size())
+      return false;
+    for (const auto& kv : ao) {
+      const auto* other = bo.if_contains(kv.key());
+      if (other == nullptr || !same_json(kv.value(), *other))
+        return false;
+    }
+    return true;
+  }
+  if (a.is_array()) {
+    const auto& aa = a.get_array();
+    const auto& ba = b.get_array();
+    if (aa.size() != ba.size())
+      return false;
+    for (std::size_t i = 0; i < aa.size(); ++i) {
+      if (!same_json(aa[i], ba[i]))
+        return false;
+    }
+    return true;
+  }
+  return a == b;
+}
+
 inline std::string pretty(const boost::json::value& v) {
   std::string out;
   pretty_to(out, v, 0);
