@@ -189,20 +189,28 @@ EOF
   target_pid="$pid"
   target_addr="$(sed -n 's/.*"proxy" *: *"\([^"]*\)".*/\1/p' "$tmp/aiproxy.ready")"
   target_version="$("$aiproxy_bin" version 2>/dev/null | head -n1 || echo "?")"
+  local cache
+  cache="$(cd "$(dirname "$aiproxy_bin")/../.." && pwd)/CMakeCache.txt"
+  [[ -f "$cache" ]] && target_version+=" ($(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$cache") build)"
 }
 
 # ---------------------------------------------------------------- measuring
 rows=()   # target|scenario|conns|requests|rps|p50_us|p99_us|cpu_us_per_req|rss_kb|errors
 notes=()
 
-check_target() {  # one request of each scenario must succeed before we measure
-  local url="http://$1/v1/chat/completions" body
-  body="$(curl -sS -m 5 -X POST "$url" -H 'Content-Type: application/json' \
-    -d '{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}' -w '\n%{http_code}')" || return 1
-  [[ "${body##*$'\n'}" == 200 ]] || { log "chat check got: $body"; return 1; }
-  body="$(curl -sS -m 5 -N -X POST "$url" -H 'Content-Type: application/json' \
-    -d '{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true}')" || return 1
-  grep -q 'data: \[DONE\]' <<<"$body" || { log "stream check did not end with [DONE]"; return 1; }
+check_target() {  # addr: one request of each workload must succeed before we measure
+  local url="http://$1/v1/chat/completions" body scenario
+  for scenario in $scenarios; do
+    if [[ "$scenario" == chat ]]; then
+      body="$(curl -sS -m 5 -X POST "$url" -H 'Content-Type: application/json' -w '\n%{http_code}' \
+        -d '{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}')" || return 1
+      [[ "${body##*$'\n'}" == 200 ]] || { log "chat check got: $body"; return 1; }
+    else
+      body="$(curl -sS -m 5 -N -X POST "$url" -H 'Content-Type: application/json' \
+        -d '{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true}')" || return 1
+      grep -q 'data: \[DONE\]' <<<"$body" || { log "stream check did not end with [DONE]"; return 1; }
+    fi
+  done
 }
 
 run_wrk() {  # addr scenario conns seconds -> WRK_RESULT line
