@@ -220,7 +220,7 @@ run_wrk() {  # addr scenario conns seconds -> WRK_RESULT line
     "http://$1/v1/chat/completions" | grep '^WRK_RESULT' || true
 }
 
-declare -A addr=() pid=()
+declare -A addr=() pid=() dead=()
 live=()  # targets that started and answered the sanity requests, in order
 
 prepare_target() {  # name: start it, check it, warm it up
@@ -249,9 +249,15 @@ prepare_target() {  # name: start it, check it, warm it up
 measure_cell() {  # name scenario conns
   local name="$1" scenario="$2" conns="$3" p="${pid[$1]}" before="" after="" res requests dur
   local rps errs cpu="-" rss="-"
+  [[ -n "${dead[$name]:-}" ]] && return 0
   [[ -n "$p" ]] && before="$(cpu_ticks "$p")"
   res="$(run_wrk "${addr[$name]}" "$scenario" "$conns" "$duration")"
-  [[ -n "$p" ]] && after="$(cpu_ticks "$p")"
+  if [[ -n "$p" ]] && ! after="$(cpu_ticks "$p" 2>/dev/null)"; then
+    dead[$name]=1
+    notes+=("$name died during $scenario c=$conns; later cells missing. Its last output: $(tail -n 3 "$tmp/$name.log" 2>/dev/null | tr '\n' ' ' | cut -c1-300)")
+    log "$name died"
+    return 0
+  fi
   if [[ -z "$res" ]]; then
     notes+=("$name $scenario c=$conns: wrk gave no result")
     return 0
