@@ -316,6 +316,10 @@ action& action::close_connection() {
   close = true;
   return *this;
 }
+action& action::close_silently() {
+  close_quietly = true;
+  return *this;
+}
 action& action::gate() {
   gated = true;
   return *this;
@@ -491,7 +495,7 @@ asio::awaitable<bool> fake_upstream::impl::perform(Stream& stream, tcp::socket& 
     out += body;
     if (!co_await emit(out))
       co_return false;
-    co_return keep_alive && !a.close;
+    co_return keep_alive && !a.close && !a.close_quietly;
   }
 
   // Stream.
@@ -547,7 +551,7 @@ asio::awaitable<bool> fake_upstream::impl::perform(Stream& stream, tcp::socket& 
     socket.shutdown(tcp::socket::shutdown_both, ec);
     co_return false;
   }
-  co_return keep_alive && !a.close;
+  co_return keep_alive && !a.close && !a.close_quietly;
 }
 
 // ------------------------------------------------------------------------------ public API

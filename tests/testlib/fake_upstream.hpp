@@ -45,6 +45,7 @@ struct action {
   std::optional<std::size_t> reset_bytes;  // send this many bytes of the response, then RST
   bool headers_only = false;               // send the head (claiming a body), then close
   bool close = false;                      // answer with Connection: close and close after
+  bool close_quietly = false;              // close after the response without announcing it
   std::string garbage_bytes;               // garbage: written as is, then close
 
   /// A complete response; Content-Length is added unless `headers` has one.
@@ -71,6 +72,9 @@ struct action {
   action& close_after_headers();
   /// Adds Connection: close and closes after the response.
   action& close_connection();
+  /// Closes the connection after the response without a Connection: close header, as a server
+  /// does when it drops an idle keep-alive connection.
+  action& close_silently();
   /// Each stream chunk after the first waits for one fake_upstream::release().
   action& gate();
   action& header(std::string_view name, std::string_view value);
