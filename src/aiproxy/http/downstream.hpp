@@ -16,10 +16,10 @@ namespace aiproxy::http {
 
 struct request_head {
   std::string method;
-  std::string target;      // as received: path plus optional "?query"
-  std::string_view path;   // view into target
-  std::string_view query;  // view into target, without '?'
-  std::string host;        // Host header without port, lower case
+  std::string target;  // as received: path plus optional "?query"
+  std::string path;    // target up to '?'
+  std::string query;   // target after '?', without it
+  std::string host;    // Host header without port, lower case
   header_list headers;
   unsigned version = 11;  // 10 or 11
   std::string client_address;

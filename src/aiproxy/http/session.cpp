@@ -257,8 +257,8 @@ request_head make_head(const bhttp::request_parser<bhttp::string_body>& parser,
   head.target = std::string(req.target());
   std::string_view target(head.target);
   auto q = target.find('?');
-  head.path = target.substr(0, q);
-  head.query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  head.path = std::string(target.substr(0, q));
+  head.query = q == std::string_view::npos ? std::string() : std::string(target.substr(q + 1));
   head.version = req.version();
   head.headers.reserve(16);
   for (const auto& field : req) {

@@ -128,9 +128,9 @@ boost::json::object ai_object(const ai_record& ai) {
                                            static_cast<double>(ai.usage.completion_tokens))
                                   : 0.0;
     if (ai.time_to_first_token_ms) {
-      usage["time_to_first_token"] = round3(*ai.time_to_first_token_ms);
+      usage["time_to_first_token"] = number(*ai.time_to_first_token_ms);
     }
-    usage["cost"] = ai.cost;
+    usage["cost"] = ai.cost == 0 ? boost::json::value(0) : boost::json::value(ai.cost);
     proxy["usage"] = std::move(usage);
   }
   if (ai.log_payloads) {

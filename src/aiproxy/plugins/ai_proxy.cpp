@@ -151,11 +151,9 @@ asio::awaitable<void> sleep_ms(std::int64_t ms) {
   co_await timer.async_wait(asio::use_awaitable);
 }
 
-header_list stream_headers() {
-  header_list h;
+void add_stream_headers(header_list& h) {
   h.add("Content-Type", "text/event-stream");
   h.add("Cache-Control", "no-cache");
-  return h;
 }
 
 struct flow {
@@ -201,9 +199,7 @@ asio::awaitable<void> serve_mock(flow& f, const providers::client_request& creq,
     co_await f.d.respond(200, headers, std::move(reply.body));
     co_return;
   }
-  for (const auto& [k, v] : stream_headers().fields()) {
-    headers.add(k, v);
-  }
+  add_stream_headers(headers);
   if (!co_await f.d.begin_stream(200, headers)) {
     f.record.client_aborted = true;
     co_return;
@@ -230,9 +226,7 @@ asio::awaitable<void> serve_stream(flow& f, const providers::provider& provider,
                                    const providers::target& t, upstream::exchange& exch,
                                    stream::framing framing, clock::time_point sent_at) {
   header_list headers = client_headers_from(exch.head().headers, true);
-  for (const auto& [k, v] : stream_headers().fields()) {
-    headers.add(k, v);
-  }
+  add_stream_headers(headers);
   if (t.conf.model_name_header) {
     headers.add("X-Kong-LLM-Model",
                 std::string(config::to_string(t.conf.model.provider)) + "/" + t.model);

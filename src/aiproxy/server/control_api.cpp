@@ -50,7 +50,8 @@ boost::json::object plugin_summary(const config::gateway_config& cfg,
 asio::awaitable<void> admin_handler::handle(http::downstream& d) {
   const auto& head = d.head();
   if (head.method != "GET") {
-    co_await http::send_error(d, error::method_not_allowed("the admin API is read-only"));
+    const error e = error::method_not_allowed("the admin API is read-only");
+    co_await http::send_error(d, e);
     co_return;
   }
   auto snapshot = state_.current_config();
@@ -75,7 +76,8 @@ asio::awaitable<void> admin_handler::handle(http::downstream& d) {
       }
       data.push_back(boost::json::object{{"id", r.id}, {"name", r.name}, {"paths", paths}});
     }
-    co_await send_json(d, 200, boost::json::object{{"data", data}});
+    const boost::json::object o{{"data", data}};
+    co_await send_json(d, 200, o);
   } else if (head.path == "/services") {
     boost::json::array data;
     for (const auto& s : cfg.services) {
@@ -86,36 +88,43 @@ asio::awaitable<void> admin_handler::handle(http::downstream& d) {
                                          {"port", s.port},
                                          {"path", s.path}});
     }
-    co_await send_json(d, 200, boost::json::object{{"data", data}});
+    const boost::json::object o{{"data", data}};
+    co_await send_json(d, 200, o);
   } else if (head.path == "/plugins") {
     boost::json::array data;
     for (const auto& p : cfg.plugins) {
       data.push_back(plugin_summary(cfg, p));
     }
-    co_await send_json(d, 200, boost::json::object{{"data", data}});
+    const boost::json::object o{{"data", data}};
+    co_await send_json(d, 200, o);
   } else if (head.path == "/status") {
     co_await send_json(d, 200, status_object(state_));
   } else {
-    co_await http::send_error(d, error::not_found("Not found"));
+    const error e = error::not_found("Not found");
+    co_await http::send_error(d, e);
   }
 }
 
 asio::awaitable<void> status_handler::handle(http::downstream& d) {
   const auto& head = d.head();
   if (head.method != "GET") {
-    co_await http::send_error(d, error::method_not_allowed("the status API is read-only"));
+    const error e = error::method_not_allowed("the status API is read-only");
+    co_await http::send_error(d, e);
     co_return;
   }
   if (head.path == "/status") {
     co_await send_json(d, 200, status_object(state_));
   } else if (head.path == "/status/ready") {
-    co_await send_json(d, 200, boost::json::object{{"message", "ready"}});
+    const boost::json::object o{{"message", "ready"}};
+    co_await send_json(d, 200, o);
   } else if (head.path == "/metrics") {
     header_list h;
     h.add("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    co_await d.respond(200, h, state_.metrics());
+    std::string text = state_.metrics();
+    co_await d.respond(200, h, std::move(text));
   } else {
-    co_await http::send_error(d, error::not_found("Not found"));
+    const error e = error::not_found("Not found");
+    co_await http::send_error(d, e);
   }
 }
 

@@ -10,6 +10,7 @@
 #include "aiproxy/server/control_api.hpp"
 #include "aiproxy/upstream/client.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -116,6 +117,21 @@ struct worker {
   std::thread thread;
 };
 
+asio::awaitable<void> serve_connection(tcp::socket socket, http::request_handler& handler,
+                                       const http::session_options& options,
+                                       http::session_tracker& tracker,
+                                       std::atomic<std::uint64_t>* connections) {
+  try {
+    co_await http::run_session(std::move(socket), handler, options, tracker);
+  } catch (const std::exception& e) {
+    // A bug escaped a request: this connection is lost, the worker keeps serving the others.
+    log::error(std::string("connection aborted by an internal error: ") + e.what());
+  }
+  if (connections != nullptr) {
+    connections->fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, http::request_handler& handler,
                                   const http::session_options& options,
                                   http::session_tracker& tracker,
@@ -136,15 +152,9 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, http::request_handler
     if (connections != nullptr) {
       connections->fetch_add(1, std::memory_order_relaxed);
     }
-    asio::co_spawn(
-        acceptor.get_executor(),
-        [&, s = std::move(socket)]() mutable -> asio::awaitable<void> {
-          co_await http::run_session(std::move(s), handler, options, tracker);
-          if (connections != nullptr) {
-            connections->fetch_sub(1, std::memory_order_relaxed);
-          }
-        },
-        asio::detached);
+    asio::co_spawn(acceptor.get_executor(),
+                   serve_connection(std::move(socket), handler, options, tracker, connections),
+                   asio::detached);
   }
 }
 
