@@ -52,12 +52,12 @@ result<void> ndjson_decoder::feed(std::string_view bytes, std::vector<event>& ou
       break;
     }
     std::string_view line(p, static_cast<std::size_t>(lf - p));
+    if (line_.size() + line.size() > max_frame_bytes_) {
+      return fail("a line exceeds " + std::to_string(max_frame_bytes_) + " bytes");
+    }
     if (!line_.empty()) {
       line_.append(line);
       line = line_;
-    }
-    if (line.size() > max_frame_bytes_) {
-      return fail("a line exceeds " + std::to_string(max_frame_bytes_) + " bytes");
     }
     emit(line, out);
     line_.clear();

@@ -73,12 +73,12 @@ result<void> sse_decoder::feed_lines(std::string_view bytes, std::vector<event>&
       break;
     }
     std::string_view line(p, static_cast<std::size_t>(eol - p));
+    if (line_.size() + line.size() > max_frame_bytes_) {
+      return fail("a line exceeds " + std::to_string(max_frame_bytes_) + " bytes");
+    }
     if (!line_.empty()) {
       line_.append(line);
       line = line_;
-    }
-    if (line.size() > max_frame_bytes_) {
-      return fail("a line exceeds " + std::to_string(max_frame_bytes_) + " bytes");
     }
     auto r = on_line(line, out);
     line_.clear();
