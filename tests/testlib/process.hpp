@@ -15,12 +15,12 @@
 namespace aiproxy::testlib {
 
 struct process_options {
-  std::string program;                                   // a path, or a name looked up in PATH
-  std::vector<std::string> args;                         // argv[1..]
-  std::vector<std::pair<std::string, std::string>> env;  // set (or override) in the child
-  bool inherit_env = true;                               // start from this process's environment
-  std::string stdout_path;                               // empty = a new temporary file
-  std::string stderr_path;                               // empty = a new temporary file
+  std::string program{};                                   // a path, or a name looked up in PATH
+  std::vector<std::string> args{};                         // argv[1..]
+  std::vector<std::pair<std::string, std::string>> env{};  // set (or override) in the child
+  bool inherit_env = true;                                 // start from this process's environment
+  std::string stdout_path{};                               // empty = a new temporary file
+  std::string stderr_path{};                               // empty = a new temporary file
   bool keep_output = false;  // keep temporary output files after destruction
 };
 
