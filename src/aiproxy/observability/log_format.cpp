@@ -58,8 +58,14 @@ boost::json::object headers_object(const header_list& headers,
   return out;
 }
 
-double round3(double v) {
-  return std::round(v * 1000.0) / 1000.0;
+/// A number for the log: whole values as integers (Kong writes 0, not 0.0), others rounded to
+/// three decimals.
+boost::json::value number(double v) {
+  double r = std::round(v * 1000.0) / 1000.0;
+  if (r == std::floor(r) && std::fabs(r) < 9e15) {
+    return static_cast<std::int64_t>(r);
+  }
+  return r;
 }
 
 std::string_view query_of(std::string_view uri) {
@@ -123,10 +129,10 @@ boost::json::object ai_object(const ai_record& ai) {
     if (ai.usage.reasoning_tokens > 0) {
       usage["completion_tokens_details"] = {{"reasoning_tokens", ai.usage.reasoning_tokens}};
     }
-    usage["time_per_token"] = ai.usage.completion_tokens > 0
-                                  ? round3(static_cast<double>(ai.llm_latency_ms) /
-                                           static_cast<double>(ai.usage.completion_tokens))
-                                  : 0.0;
+    usage["time_per_token"] =
+        number(ai.usage.completion_tokens > 0 ? static_cast<double>(ai.llm_latency_ms) /
+                                                    static_cast<double>(ai.usage.completion_tokens)
+                                              : 0.0);
     if (ai.time_to_first_token_ms) {
       usage["time_to_first_token"] = number(*ai.time_to_first_token_ms);
     }
