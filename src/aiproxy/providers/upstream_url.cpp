@@ -104,15 +104,16 @@ result<void> apply_upstream_url(endpoint& ep, std::string_view upstream_url) {
     }
     port = u.port_number();
   }
-  ep.scheme = scheme == boost::urls::scheme::https ? "https" : "http";
+  ep.scheme = std::string(scheme == boost::urls::scheme::https ? "https" : "http");
   ep.host = u.host_address();
   ep.port = port;
   const std::string_view path = u.encoded_path();
   if (!path.empty() && path != "/") {
     // Collapse leading slashes (as Kong does) so the target stays origin-form.
     const auto first = path.find_first_not_of('/');
-    ep.path = "/";
-    ep.path.append(path.substr(first == std::string_view::npos ? path.size() : first));
+    std::string collapsed(1, '/');
+    collapsed += path.substr(first == std::string_view::npos ? path.size() : first);
+    ep.path = std::move(collapsed);
   }
   if (u.has_query()) {
     for (const auto& p : u.params()) {
