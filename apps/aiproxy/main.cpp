@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   long long drain_ms = 30000;
 
   auto* run = app.add_subcommand("run", "Start the gateway on a configuration file");
+  run->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   run->add_option("-c,--config", opts.config_path, "Kong declarative configuration (YAML)")
       ->required()
       ->envname("AIPROXY_CONFIG");
