@@ -399,3 +399,96 @@ TEST(proxy, status_and_metrics_endpoints) {
 
 }  // namespace
 }  // namespace aiproxy::testlib
+
+namespace aiproxy::testlib {
+namespace {
+
+std::string policy_config(const fake_upstream& up, const std::string& streaming,
+                          const std::string& model_name_header) {
+  return R"yaml(_format_version: "3.0"
+routes:
+  - name: templated
+    paths: ["~/models/(?<model>[a-z0-9.-]+)/chat$"]
+    plugins:
+      - name: ai-proxy
+        config:
+          route_type: llm/v1/chat
+          response_streaming: )yaml" +
+         streaming + "\n          model_name_header: " + model_name_header + R"yaml(
+          model:
+            provider: openai
+            name: "$(uri_captures.model)"
+            options:
+              upstream_url: ")yaml" +
+         up.base_url() + "/v1/$(headers.x-tenant)/chat/completions\"\n";
+}
+
+TEST(proxy_policies, templates_pick_model_and_path_from_the_request) {
+  fake_upstream up;
+  up.on([](const received_request&) {
+    return action::json(200, fixture("openai/llm-v1-chat/responses/good.json"));
+  });
+  gateway gw(policy_config(up, "allow", "true"));
+  http_client client(gw.proxy_port());
+  header_list h = json_content();
+  h.add("X-Tenant", "team-a");
+  auto res = client.request("POST", "/models/gpt-4o-mini/chat", h,
+                            R"({"messages":[{"role":"user","content":"x"}]})");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(res.headers.get("x-kong-llm-model").value_or(""), "openai/gpt-4o-mini");
+  auto reqs = up.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].target, "/v1/team-a/chat/completions");
+  EXPECT_EQ(parse_obj(reqs[0].body).at("model"), "gpt-4o-mini");
+
+  // A header value that would escape the path is refused before anything is sent.
+  header_list evil = json_content();
+  evil.add("X-Tenant", "../admin");
+  auto bad = client.request("POST", "/models/gpt-4o-mini/chat", evil,
+                            R"({"messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(bad.status, 400);
+  header_list missing = json_content();
+  auto none = client.request("POST", "/models/gpt-4o-mini/chat", missing,
+                             R"({"messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(none.status, 400);
+  EXPECT_EQ(parse_obj(none.body).at("error").at("message"),
+            "headers key x-tenant was not provided");
+  EXPECT_EQ(up.request_count(), 1u);
+}
+
+TEST(proxy_policies, streaming_deny_and_always_and_no_model_header) {
+  fake_upstream up;
+  up.on([](const received_request& r) {
+    if (r.body.find("\"stream\":true") != std::string::npos) {
+      return action::stream(200, sse_headers(), {sse_chunk("s"), sse_finish, "data: [DONE]\n\n"});
+    }
+    return action::json(200, fixture("openai/llm-v1-chat/responses/good.json"));
+  });
+  header_list h = json_content();
+  h.add("X-Tenant", "t");
+  {
+    gateway gw(policy_config(up, "deny", "false"));
+    http_client client(gw.proxy_port());
+    auto denied = client.request("POST", "/models/m/chat", h,
+                                 R"({"stream":true,"messages":[{"role":"user","content":"x"}]})");
+    EXPECT_EQ(denied.status, 400);
+    EXPECT_EQ(parse_obj(denied.body).at("error").at("message"),
+              "response streaming is not enabled for this LLM");
+    auto ok = client.request("POST", "/models/m/chat", h,
+                             R"({"messages":[{"role":"user","content":"x"}]})");
+    EXPECT_EQ(ok.status, 200);
+    EXPECT_FALSE(ok.headers.contains("x-kong-llm-model"));
+  }
+  {
+    gateway gw(policy_config(up, "always", "true"));
+    http_client client(gw.proxy_port());
+    auto forced = client.request("POST", "/models/m/chat", h,
+                                 R"({"messages":[{"role":"user","content":"x"}]})");
+    EXPECT_EQ(forced.status, 200);
+    EXPECT_EQ(forced.headers.get("content-type").value_or(""), "text/event-stream");
+    EXPECT_NE(forced.body.find("data: [DONE]"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace aiproxy::testlib
