@@ -156,28 +156,37 @@ auto with_stream(connection& c, F&& f) {
 /// Idle connections for one (scheme, host, port), newest at the back.
 struct host_pool {
   std::vector<connection_ptr> idle;
+  std::string where;  // host:port, for messages
 };
 
-/// The pool of one client. Exchanges hold a weak reference so that one outliving its client
-/// just closes its connection.
+/// The pool of one client, shared with its exchanges so that one outliving the client can still
+/// return (and so close) its connection.
 struct pool_state {
-  client_options const* options = nullptr;
+  std::size_t max_idle_per_host = 0;
+  std::chrono::seconds idle_timeout{};
   std::unordered_map<std::string, host_pool> hosts;  // nodes are stable; never erased
   std::size_t idle_count = 0;
+  std::string key;  // reused to look up hosts without allocating
 
   host_pool& bucket(const providers::upstream_request& req) {
-    std::string key;
-    key.reserve(req.scheme.size() + req.host.size() + 8);
+    key.clear();
     key += req.scheme;
-    key += "://";
-    key += host_port(req.host, req.port);
-    return hosts[std::move(key)];
+    key += ' ';
+    key += req.host;
+    key += ' ';
+    key += std::to_string(req.port);
+    auto it = hosts.find(key);
+    if (it == hosts.end()) {
+      it = hosts.emplace(key, host_pool{}).first;
+      it->second.where = host_port(req.host, req.port);
+    }
+    return it->second;
   }
 
   void drop_expired(host_pool& hp, steady::time_point now) {
     auto& v = hp.idle;
     auto fresh = std::find_if(v.begin(), v.end(), [&](const connection_ptr& c) {
-      return now - c->idle_since <= options->idle_timeout;
+      return now - c->idle_since <= idle_timeout;
     });
     for (auto it = v.begin(); it != fresh; ++it)
       (*it)->close();
@@ -201,11 +210,11 @@ struct pool_state {
   void put(host_pool& hp, connection_ptr c) {
     auto now = steady::now();
     drop_expired(hp, now);
-    if (options->max_idle_per_host == 0) {
+    if (max_idle_per_host == 0) {
       c->close();
       return;
     }
-    if (hp.idle.size() >= options->max_idle_per_host) {
+    if (hp.idle.size() >= max_idle_per_host) {
       hp.idle.front()->close();
       hp.idle.erase(hp.idle.begin());
       --idle_count;
@@ -296,7 +305,7 @@ struct resolve_state {
 // ----------------------------------------------------------------------------------------------
 
 struct exchange::impl {
-  std::weak_ptr<pool_state> pool;
+  std::shared_ptr<pool_state> pool;
   host_pool* bucket = nullptr;
   connection_ptr conn;
   std::optional<http::response_parser<http::buffer_body>> parser;
@@ -306,8 +315,9 @@ struct exchange::impl {
   std::string scratch;  // compressed bytes on their way to the inflater
   std::chrono::milliseconds read_timeout{};
   std::size_t max_header_bytes = 0;
-  std::string where;  // host:port, for messages
   bool failed = false;
+
+  const std::string& where() const { return bucket->where; }
 
   bool reusable() const {
     return !failed && conn && parser && parser->is_done() && parser->keep_alive() &&
@@ -318,7 +328,7 @@ struct exchange::impl {
     failed = true;
     if (conn)
       conn->close();
-    return map_error(ec, phase::read, where, read_timeout, max_header_bytes);
+    return map_error(ec, phase::read, where(), read_timeout, max_header_bytes);
   }
 };
 
@@ -326,7 +336,8 @@ struct client::impl {
   impl(asio::io_context& io, client_options opts)
       : ioc(io), options(std::move(opts)), ssl_ctx(asio::ssl::context::tls_client) {
     pool = std::make_shared<pool_state>();
-    pool->options = &options;
+    pool->max_idle_per_host = options.max_idle_per_host;
+    pool->idle_timeout = options.idle_timeout;
     setup_tls();
   }
 
@@ -356,7 +367,8 @@ struct client::impl {
                                                               std::chrono::milliseconds limit,
                                                               const std::string& where);
   asio::awaitable<result<connection_ptr>> connect(const providers::upstream_request& req,
-                                                  std::chrono::milliseconds limit);
+                                                  std::chrono::milliseconds limit,
+                                                  const std::string& where);
 
   struct dns_entry {
     std::vector<tcp::endpoint> endpoints;
@@ -415,10 +427,10 @@ asio::awaitable<result<std::vector<tcp::endpoint>>> client::impl::resolve(
 }
 
 asio::awaitable<result<connection_ptr>> client::impl::connect(
-    const providers::upstream_request& req, std::chrono::milliseconds limit) {
+    const providers::upstream_request& req, std::chrono::milliseconds limit,
+    const std::string& where) {
   const bool use_tls = req.scheme == "https";
   const auto deadline = steady::now() + limit;
-  const std::string where = host_port(req.host, req.port);
 
   auto endpoints = co_await resolve(req.host, req.port, deadline, limit, where);
   if (!endpoints)
@@ -511,13 +523,13 @@ asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
   msg.prepare_payload();
 
   auto& hp = s.pool->bucket(req);
-  const std::string where = host_port(req.host, req.port);
+  const std::string& where = hp.where;
 
   for (int attempt = 0; attempt < 2; ++attempt) {
     connection_ptr conn = attempt == 0 ? s.pool->take(hp) : nullptr;
     const bool reused = conn != nullptr;
     if (!conn) {
-      auto c = co_await s.connect(req, t.connect);
+      auto c = co_await s.connect(req, t.connect, where);
       if (!c)
         co_return c.error();
       conn = std::move(*c);
@@ -538,7 +550,6 @@ asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
     x->bucket = &hp;
     x->read_timeout = t.read;
     x->max_header_bytes = s.options.max_header_bytes;
-    x->where = where;
 
     error_code rec;
     bool got_some = false;
@@ -608,10 +619,8 @@ exchange::~exchange() {
   if (!x.conn)
     return;
   if (x.reusable()) {
-    if (auto pool = x.pool.lock()) {
-      pool->put(*x.bucket, std::move(x.conn));
-      return;
-    }
+    x.pool->put(*x.bucket, std::move(x.conn));
+    return;
   }
   x.conn->close();
 }
@@ -623,7 +632,7 @@ const response_head& exchange::head() const noexcept {
 asio::awaitable<result<bool>> exchange::read_some(std::string& out) {
   auto& x = *impl_;
   if (x.failed)
-    co_return error::bad_gateway("upstream " + x.where + " response already failed");
+    co_return error::bad_gateway("upstream " + x.where() + " response already failed");
   auto& p = *x.parser;
   const std::size_t start = out.size();
   while (out.size() == start && !p.is_done()) {
@@ -661,7 +670,7 @@ asio::awaitable<result<bool>> exchange::read_some(std::string& out) {
       if (!r) {
         x.failed = true;
         x.conn->close();
-        co_return error::bad_gateway("upstream " + x.where +
+        co_return error::bad_gateway("upstream " + x.where() +
                                      " sent a corrupt compressed body: " + r.error().message);
       }
     }
@@ -669,7 +678,7 @@ asio::awaitable<result<bool>> exchange::read_some(std::string& out) {
   if (p.is_done() && x.inflater && x.fed_inflater && !x.inflater->finished()) {
     x.failed = true;
     x.conn->close();
-    co_return error::bad_gateway("upstream " + x.where + " sent a truncated compressed body");
+    co_return error::bad_gateway("upstream " + x.where() + " sent a truncated compressed body");
   }
   co_return result<bool>(boost::system::in_place_value, out.size() > start);
 }
