@@ -5,9 +5,24 @@
 
 namespace aiproxy::providers {
 
+namespace {
+// Headers that carry a client's credential. When the gateway supplies the provider credential,
+// the client's own (often a key for the gateway itself) must not travel on to the provider.
+constexpr std::string_view credential_headers[] = {"authorization", "api-key", "x-api-key",
+                                                   "x-goog-api-key"};
+}  // namespace
+
 std::optional<body_auth_field> apply_auth(const config::auth_config& auth, header_list& headers,
                                           query_builder& query,
                                           const boost::json::object& client_body) {
+  if (!auth.header_name.empty() || !auth.param_name.empty()) {
+    for (std::string_view name : credential_headers) {
+      const bool kept = auth.allow_override && iequals(name, auth.header_name);
+      if (!kept) {
+        headers.erase(name);
+      }
+    }
+  }
   if (!auth.header_name.empty()) {
     if (!(auth.allow_override && headers.contains(auth.header_name))) {
       headers.set(auth.header_name, auth.header_value);
