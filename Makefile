@@ -7,8 +7,10 @@ BUILD ?= build/release
 ASAN_BUILD ?= build/asan
 CONFIG ?= examples/quickstart.yaml
 CMAKE_FLAGS ?=
+SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+                 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: run test deps build build-asan unit integration e2e asan fuzz-corpus bench format check-format clean
+.PHONY: run test deps build build-asan ctest e2e asan bench format check-format clean
 
 deps:
 	@scripts/install-deps.sh test
@@ -26,21 +28,20 @@ build-asan:
 	  -DAIPROXY_BUILD_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-# Unit, golden, integration and fuzz-corpus tiers on the release build.
-unit: build
+# Unit (with golden cases), integration and fuzz-corpus tiers on the release build.
+ctest: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
-# The same tiers under AddressSanitizer + UndefinedBehaviorSanitizer.
-asan: build-asan
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
-
-# The official SDK clients (npm) through the real binary.
-e2e: build
+# The official openai npm SDK as the client of the real binary.
+e2e: deps build
 	AIPROXY_BIN=$(abspath $(BUILD))/apps/aiproxy/aiproxy node --test tests/e2e/
 
-test: deps
-	$(MAKE) unit
+# Unit, integration and fuzz-corpus tiers again under AddressSanitizer + UBSan.
+asan: build-asan
+	$(SANITIZER_ENV) ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+test: deps check-format
+	$(MAKE) ctest
 	$(MAKE) e2e
 	$(MAKE) asan
 
@@ -53,7 +54,7 @@ format:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 
 check-format:
-	git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
 
 clean:
 	rm -rf build
