@@ -125,7 +125,7 @@ struct http_client::impl {
   }
 
   void finish_if_done() {
-    if (parser && parser->is_done() && !parser->keep_alive()) {
+    if (stream && parser && parser->is_done() && !parser->keep_alive()) {
       // Keep parser state readable (is_done) but drop the connection.
       error_code ec;
       stream->socket().shutdown(tcp::socket::shutdown_both, ec);

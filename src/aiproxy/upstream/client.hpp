@@ -27,8 +27,8 @@ struct timeouts {
 };
 
 struct client_options {
-  bool tls_verify = true;           // certificate chain and host name
-  std::string ca_file;              // extra CA bundle (PEM); empty = system CAs only
+  bool tls_verify = true;  // certificate chain and host name
+  std::string ca_file;     // extra CA bundle (PEM); empty = system CAs only
   std::size_t max_idle_per_host = 64;
   std::chrono::seconds idle_timeout{60};  // pooled connections older than this are closed
   std::chrono::seconds dns_ttl{30};
@@ -37,7 +37,7 @@ struct client_options {
 
 struct response_head {
   int status = 0;
-  header_list headers;  // as received, minus hop-by-hop fields
+  header_list headers;    // as received, minus hop-by-hop fields
   bool inflated = false;  // the body is being inflated (Content-Encoding was gzip/deflate)
 };
 
