@@ -70,7 +70,11 @@ class gateway {
     admin_port_ = port_of(std::string(ready.at("admin").as_string()));
     status_port_ = port_of(std::string(ready.at("status").as_string()));
   }
-  ~gateway() { std::filesystem::remove_all(dir_); }
+  ~gateway() {
+    proc_.reset();  // the child is killed and reaped before its files go
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
 
   std::uint16_t proxy_port() const { return proxy_port_; }
   std::uint16_t admin_port() const { return admin_port_; }

@@ -96,7 +96,8 @@ routes:
   const auto good = (dir / "good.yaml").string();
   std::ofstream(good) << mock_config("ok");
   EXPECT_TRUE(run_cli({"check", "-c", good}).success());
-  std::filesystem::remove_all(dir);
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
 }
 
 TEST(lifecycle, sighup_reloads_and_keeps_the_old_config_when_the_new_one_is_invalid) {
