@@ -8,7 +8,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -16,7 +15,11 @@
 #include <boost/beast/http/write.hpp>
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
 #include <optional>
+#include <span>
+#include <sstream>
 
 namespace aiproxy::http {
 
@@ -172,14 +175,10 @@ class session_downstream final : public downstream {
     }
     started_ = true;
     status_ = status;
-    bhttp::response_serializer<bhttp::empty_body> sr{res};
-    stream_.expires_after(options_.write_timeout);
-    auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, nothrow);
-    sent_ += n;
-    if (ec) {
-      keep_alive_ = false;
-      co_return error::bad_request("client went away");
-    }
+    // The head waits for the first chunk (or the end) so both leave in one write.
+    std::ostringstream os;
+    os << res.base();
+    pending_head_ = os.str();
     co_return result<void>{};
   }
 
@@ -187,37 +186,10 @@ class session_downstream final : public downstream {
     if (data.empty()) {
       co_return result<void>{};
     }
-    stream_.expires_after(options_.write_timeout);
-    boost::system::error_code ec;
-    std::size_t n = 0;
-    if (chunked_) {
-      std::tie(ec, n) = co_await asio::async_write(
-          stream_, bhttp::make_chunk(asio::const_buffer(data.data(), data.size())), nothrow);
-    } else {
-      std::tie(ec, n) = co_await asio::async_write(
-          stream_, asio::const_buffer(data.data(), data.size()), nothrow);
-    }
-    sent_ += n;
-    if (ec) {
-      keep_alive_ = false;
-      co_return error::bad_request("client went away");
-    }
-    co_return result<void>{};
+    co_return co_await write_body(data, false);
   }
 
-  asio::awaitable<result<void>> end_stream() override {
-    if (!chunked_) {
-      co_return result<void>{};
-    }
-    stream_.expires_after(options_.write_timeout);
-    auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk_last(), nothrow);
-    sent_ += n;
-    if (ec) {
-      keep_alive_ = false;
-      co_return error::bad_request("client went away");
-    }
-    co_return result<void>{};
-  }
+  asio::awaitable<result<void>> end_stream() override { co_return co_await write_body({}, true); }
 
   bool response_started() const noexcept override { return started_; }
   int response_status() const noexcept override { return status_; }
@@ -228,6 +200,46 @@ class session_downstream final : public downstream {
   void disable_keep_alive() noexcept { keep_alive_ = false; }
 
  private:
+  /// Writes the pending head (if any), `data` as one chunk (if any) and, when `last`, the
+  /// terminating chunk, all in one gather write.
+  asio::awaitable<result<void>> write_body(std::string_view data, bool last) {
+    char size_line[24];
+    std::array<asio::const_buffer, 5> bufs;
+    std::size_t count = 0;
+    if (!pending_head_.empty()) {
+      bufs[count++] = asio::buffer(pending_head_);
+    }
+    if (!data.empty()) {
+      if (chunked_) {
+        int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
+        bufs[count++] = asio::const_buffer(size_line, static_cast<std::size_t>(n));
+        bufs[count++] = asio::const_buffer(data.data(), data.size());
+        bufs[count++] = asio::buffer(crlf, 2);
+      } else {
+        bufs[count++] = asio::const_buffer(data.data(), data.size());
+      }
+    }
+    if (last && chunked_) {
+      bufs[count++] = asio::buffer(last_chunk, 5);
+    }
+    if (count == 0) {
+      co_return result<void>{};
+    }
+    stream_.expires_after(options_.write_timeout);
+    auto [ec, n] = co_await asio::async_write(
+        stream_, std::span<const asio::const_buffer>(bufs.data(), count), nothrow);
+    sent_ += n;
+    pending_head_.clear();
+    if (ec) {
+      keep_alive_ = false;
+      co_return error::bad_request("client went away");
+    }
+    co_return result<void>{};
+  }
+
+  static constexpr char crlf[] = "\r\n";
+  static constexpr char last_chunk[] = "0\r\n\r\n";
+
   // A body the handler never read must not be taken for the next request.
   void finish_keep_alive() {
     if (!body_read_ && !parser_.is_done()) {
@@ -247,6 +259,7 @@ class session_downstream final : public downstream {
   bool body_read_ = false;
   bool started_ = false;
   bool chunked_ = false;
+  std::string pending_head_;
 };
 
 request_head make_head(const bhttp::request_parser<bhttp::string_body>& parser,
@@ -315,6 +328,7 @@ asio::awaitable<void> run_session(asio::ip::tcp::socket socket, request_handler&
     stream.socket().close(ignored);
   });
   beast::flat_buffer buffer;
+  buffer.reserve(8 * 1024);  // Beast reads at most the spare capacity: 512 bytes when empty
 
   for (std::size_t served = 0; served < options.max_requests_per_connection; ++served) {
     if (tracker.draining()) {

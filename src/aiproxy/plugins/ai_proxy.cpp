@@ -152,8 +152,8 @@ asio::awaitable<void> sleep_ms(std::int64_t ms) {
 }
 
 void add_stream_headers(header_list& h) {
-  h.add("Content-Type", "text/event-stream");
-  h.add("Cache-Control", "no-cache");
+  h.set("Content-Type", "text/event-stream");
+  h.set("Cache-Control", "no-cache");
 }
 
 struct flow {
