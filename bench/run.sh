@@ -182,7 +182,7 @@ routes:
 EOF
   taskset -c "$proxy_cpu" "$aiproxy_bin" run -c "$conf" --listen 127.0.0.1:0 \
     --admin-listen 127.0.0.1:0 --status-listen 127.0.0.1:0 --workers 1 \
-    --ready-file "$tmp/aiproxy.ready" >"$tmp/aiproxy.log" 2>&1 &
+    --access-log off --ready-file "$tmp/aiproxy.ready" >"$tmp/aiproxy.log" 2>&1 &
   pid=$!
   started+=("$pid")
   wait_file "$tmp/aiproxy.ready" "$pid" aiproxy || { tail -n 20 "$tmp/aiproxy.log" >&2; return 1; }

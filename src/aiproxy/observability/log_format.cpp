@@ -203,7 +203,9 @@ std::string format_json_log(const request_record& r) {
   request["url"] = "http://" + r.host + redact_query(r.uri, r.secret_names);
   request["size"] = r.request_size;
   request["querystring"] = querystring_object(r.uri, r.secret_names);
-  request["headers"] = headers_object(r.request_headers, r.secret_names);
+  request["headers"] = r.request_headers != nullptr
+                           ? headers_object(*r.request_headers, r.secret_names)
+                           : boost::json::object();
   root["request"] = std::move(request);
 
   boost::json::object response;

@@ -2,7 +2,14 @@
 
 #include "aiproxy/observability/log_writer.hpp"
 
+#include <chrono>
+
 namespace aiproxy::observability {
+
+namespace {
+constexpr auto flush_interval = std::chrono::milliseconds(20);
+constexpr std::size_t wake_threshold = 4096;
+}  // namespace
 
 log_writer::log_writer(std::size_t queues, std::size_t max_queued) : max_queued_(max_queued) {
   for (std::size_t i = 0; i < queues; ++i) {
@@ -28,6 +35,7 @@ log_writer::~log_writer() {
 void log_writer::push(std::size_t q, const std::string& destination, std::string line,
                       bool reopen) {
   auto& target = *queues_[q % queues_.size()];
+  std::size_t queued = 0;
   {
     std::lock_guard lock(target.mu);
     if (target.items.size() >= max_queued_) {
@@ -35,12 +43,13 @@ void log_writer::push(std::size_t q, const std::string& destination, std::string
       return;
     }
     target.items.push_back(item{destination, std::move(line), reopen});
+    queued = target.items.size();
   }
-  {
-    std::lock_guard lock(wake_mu_);
-    ++pushed_;
+  pushed_.fetch_add(1, std::memory_order_release);
+  // The writer wakes by itself every few milliseconds; only a filling queue hurries it.
+  if (queued == wake_threshold) {
+    wake_.notify_one();
   }
-  wake_.notify_one();
 }
 
 void log_writer::reopen_all() {
@@ -50,7 +59,7 @@ void log_writer::reopen_all() {
 
 void log_writer::flush() {
   std::unique_lock lock(wake_mu_);
-  const std::uint64_t target = pushed_;
+  const std::uint64_t target = pushed_.load(std::memory_order_acquire);
   wake_.notify_one();
   flushed_.wait(lock, [&] { return written_ >= target || stop_; });
 }
@@ -118,9 +127,8 @@ void log_writer::run() {
     bool stopping = false;
     {
       std::unique_lock lock(wake_mu_);
-      wake_.wait(lock, [&] {
-        return stop_ || pushed_ > written_ || reopen_requested_.load(std::memory_order_relaxed);
-      });
+      wake_.wait_for(lock, flush_interval,
+                     [&] { return stop_ || reopen_requested_.load(std::memory_order_relaxed); });
       stopping = stop_;
     }
     std::size_t n = drain_once();

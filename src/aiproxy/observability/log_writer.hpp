@@ -1,7 +1,8 @@
 #pragma once
 // Writes log lines off the workers' threads: each worker appends to its own queue (never blocks
-// on I/O), one writer thread drains all queues in batches to files or stdout. Bounded: past
-// max_queued lines a queue drops new lines and counts them.
+// on I/O, never wakes anyone per line), one writer thread drains all queues in batches, every
+// 20 ms or sooner when a queue fills up. Bounded: past max_queued lines a queue drops new lines
+// and counts them.
 
 #include <atomic>
 #include <condition_variable>
@@ -58,7 +59,7 @@ class log_writer {
   std::mutex wake_mu_;
   std::condition_variable wake_;
   std::condition_variable flushed_;
-  std::uint64_t pushed_ = 0;   // guarded by wake_mu_
+  std::atomic<std::uint64_t> pushed_{0};
   std::uint64_t written_ = 0;  // guarded by wake_mu_
   bool stop_ = false;          // guarded by wake_mu_
   std::atomic<bool> reopen_requested_{false};

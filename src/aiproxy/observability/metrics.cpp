@@ -22,8 +22,10 @@ void append_escaped(std::string& out, std::string_view v) {
 }
 
 // Kong's AI metric labels, so Kong's Grafana dashboards work unchanged.
-std::string ai_labels(std::string_view provider, std::string_view model, std::string_view mode) {
-  std::string l = "ai_provider=\"";
+void ai_labels(std::string& l, std::string_view provider, std::string_view model,
+               std::string_view mode) {
+  l.clear();
+  l += "ai_provider=\"";
   append_escaped(l, provider);
   l += "\",ai_model=\"";
   append_escaped(l, model);
@@ -31,7 +33,15 @@ std::string ai_labels(std::string_view provider, std::string_view model, std::st
        "workspace=\"default\",request_mode=\"";
   append_escaped(l, mode);
   l += '"';
-  return l;
+}
+
+template <class Map>
+typename Map::mapped_type& slot(Map& m, const std::string& key) {
+  auto it = m.find(std::string_view(key));
+  if (it == m.end()) {
+    it = m.emplace(key, typename Map::mapped_type{}).first;
+  }
+  return it->second;
 }
 
 std::string number(double v) {
@@ -41,7 +51,8 @@ std::string number(double v) {
 }
 
 void render_family(std::string& out, std::string_view name, std::string_view type,
-                   std::string_view help, const std::map<std::string, double>& values) {
+                   std::string_view help,
+                   const std::map<std::string, double, std::less<>>& values) {
   out.append("# HELP ").append(name).append(" ").append(help).append("\n");
   out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
   for (const auto& [labels, v] : values) {
@@ -52,59 +63,56 @@ void render_family(std::string& out, std::string_view name, std::string_view typ
 }  // namespace
 
 void metrics_registry::count_request(std::string_view route, int status) {
-  std::string labels = "route=\"";
-  append_escaped(labels, route);
-  labels += "\",code=\"" + std::to_string(status) + "\"";
+  scratch_.clear();
+  scratch_ += "route=\"";
+  append_escaped(scratch_, route);
+  scratch_ += "\",code=\"";
+  char code[16];
+  scratch_.append(code, static_cast<std::size_t>(std::snprintf(code, sizeof code, "%d", status)));
+  scratch_ += '"';
   std::lock_guard lock(mu_);
-  data_.http_requests[labels] += 1;
+  slot(data_.http_requests, scratch_) += 1;
 }
 
 void metrics_registry::observe_ai(std::string_view provider, std::string_view model,
                                   std::string_view mode, const json::usage& usage, double cost,
                                   double latency_ms) {
-  const std::string base = ai_labels(provider, model, mode);
+  ai_labels(scratch_, provider, model, mode);
   std::lock_guard lock(mu_);
-  data_.ai_requests[base] += 1;
-  data_.ai_tokens[base + ",token_type=\"prompt_tokens\""] +=
-      static_cast<double>(usage.prompt_tokens);
-  data_.ai_tokens[base + ",token_type=\"completion_tokens\""] +=
-      static_cast<double>(usage.completion_tokens);
-  data_.ai_tokens[base + ",token_type=\"total_tokens\""] += static_cast<double>(usage.total_tokens);
-  if (usage.cached_tokens > 0) {
-    data_.ai_tokens[base + ",token_type=\"cached_tokens\""] +=
-        static_cast<double>(usage.cached_tokens);
-  }
-  if (usage.reasoning_tokens > 0) {
-    data_.ai_tokens[base + ",token_type=\"reasoning_tokens\""] +=
-        static_cast<double>(usage.reasoning_tokens);
-  }
-  data_.ai_cost[base] += cost;
-  auto& h = data_.ai_latency[base];
+  auto& s = slot(data_.ai, scratch_);
+  s.requests += 1;
+  s.prompt_tokens += static_cast<double>(usage.prompt_tokens);
+  s.completion_tokens += static_cast<double>(usage.completion_tokens);
+  s.total_tokens += static_cast<double>(usage.total_tokens);
+  s.cached_tokens += static_cast<double>(usage.cached_tokens);
+  s.reasoning_tokens += static_cast<double>(usage.reasoning_tokens);
+  s.cost += cost;
   for (std::size_t i = 0; i < latency_buckets_ms.size(); ++i) {
     if (latency_ms <= latency_buckets_ms[i]) {
-      ++h.buckets[i];
+      ++s.latency.buckets[i];
     }
   }
-  ++h.count;
-  h.sum += latency_ms;
+  ++s.latency.count;
+  s.latency.sum += latency_ms;
 }
 
 void metrics_registry::merge_into(data& into) const {
   std::lock_guard lock(mu_);
   for (const auto& [k, v] : data_.http_requests)
     into.http_requests[k] += v;
-  for (const auto& [k, v] : data_.ai_requests)
-    into.ai_requests[k] += v;
-  for (const auto& [k, v] : data_.ai_tokens)
-    into.ai_tokens[k] += v;
-  for (const auto& [k, v] : data_.ai_cost)
-    into.ai_cost[k] += v;
-  for (const auto& [k, h] : data_.ai_latency) {
-    auto& t = into.ai_latency[k];
-    for (std::size_t i = 0; i < h.buckets.size(); ++i)
-      t.buckets[i] += h.buckets[i];
-    t.count += h.count;
-    t.sum += h.sum;
+  for (const auto& [k, v] : data_.ai) {
+    auto& t = into.ai[k];
+    t.requests += v.requests;
+    t.prompt_tokens += v.prompt_tokens;
+    t.completion_tokens += v.completion_tokens;
+    t.total_tokens += v.total_tokens;
+    t.cached_tokens += v.cached_tokens;
+    t.reasoning_tokens += v.reasoning_tokens;
+    t.cost += v.cost;
+    for (std::size_t i = 0; i < v.latency.buckets.size(); ++i)
+      t.latency.buckets[i] += v.latency.buckets[i];
+    t.latency.count += v.latency.count;
+    t.latency.sum += v.latency.sum;
   }
 }
 
@@ -118,14 +126,28 @@ std::string render_prometheus(const std::vector<const metrics_registry*>& regist
   out.reserve(4096);
   render_family(out, "aiproxy_http_requests_total", "counter",
                 "HTTP requests answered by the proxy, by route and status code", all.http_requests);
-  render_family(out, "ai_llm_requests_total", "counter", "AI requests sent to providers",
-                all.ai_requests);
-  render_family(out, "ai_llm_tokens_total", "counter", "Tokens used, by token type", all.ai_tokens);
+  std::map<std::string, double, std::less<>> requests, tokens, cost;
+  for (const auto& [labels, v] : all.ai) {
+    requests[labels] = v.requests;
+    tokens[labels + ",token_type=\"prompt_tokens\""] = v.prompt_tokens;
+    tokens[labels + ",token_type=\"completion_tokens\""] = v.completion_tokens;
+    tokens[labels + ",token_type=\"total_tokens\""] = v.total_tokens;
+    if (v.cached_tokens > 0) {
+      tokens[labels + ",token_type=\"cached_tokens\""] = v.cached_tokens;
+    }
+    if (v.reasoning_tokens > 0) {
+      tokens[labels + ",token_type=\"reasoning_tokens\""] = v.reasoning_tokens;
+    }
+    cost[labels] = v.cost;
+  }
+  render_family(out, "ai_llm_requests_total", "counter", "AI requests sent to providers", requests);
+  render_family(out, "ai_llm_tokens_total", "counter", "Tokens used, by token type", tokens);
   render_family(out, "ai_llm_cost_total", "counter", "Cost of AI requests (configured prices)",
-                all.ai_cost);
+                cost);
   out += "# HELP ai_llm_provider_latency_ms Provider latency of AI requests in milliseconds\n";
   out += "# TYPE ai_llm_provider_latency_ms histogram\n";
-  for (const auto& [labels, h] : all.ai_latency) {
+  for (const auto& [labels, v] : all.ai) {
+    const auto& h = v.latency;
     for (std::size_t i = 0; i < h.buckets.size(); ++i) {
       out.append("ai_llm_provider_latency_ms_bucket{").append(labels).append(",le=\"");
       out.append(number(metrics_registry::latency_buckets_ms[i])).append("\"} ");

@@ -21,6 +21,7 @@ class metrics_registry {
   static constexpr std::array<double, 16> latency_buckets_ms = {
       1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, 60000, 120000};
 
+  /// Called by the owning worker only. No allocation once a label set has been seen.
   void count_request(std::string_view route, int status);
   void observe_ai(std::string_view provider, std::string_view model, std::string_view mode,
                   const json::usage& usage, double cost, double latency_ms);
@@ -30,12 +31,20 @@ class metrics_registry {
     std::uint64_t count = 0;
     double sum = 0;
   };
+  /// Everything counted for one AI label set.
+  struct ai_series {
+    double requests = 0;
+    double prompt_tokens = 0;
+    double completion_tokens = 0;
+    double total_tokens = 0;
+    double cached_tokens = 0;
+    double reasoning_tokens = 0;
+    double cost = 0;
+    histogram latency;
+  };
   struct data {
-    std::map<std::string, double> http_requests;  // labels -> count
-    std::map<std::string, double> ai_requests;
-    std::map<std::string, double> ai_tokens;
-    std::map<std::string, double> ai_cost;
-    std::map<std::string, histogram> ai_latency;
+    std::map<std::string, double, std::less<>> http_requests;  // rendered labels -> count
+    std::map<std::string, ai_series, std::less<>> ai;          // rendered labels -> series
   };
   /// Adds this registry's values into `into` (called by the scraping thread).
   void merge_into(data& into) const;
@@ -43,6 +52,7 @@ class metrics_registry {
  private:
   mutable std::mutex mu_;  // uncontended except while a scrape copies
   data data_;
+  std::string scratch_;  // label buffer, reused (owning worker only)
 };
 
 /// Extra gauges the status endpoint reports next to the registries.

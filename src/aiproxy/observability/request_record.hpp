@@ -42,7 +42,7 @@ struct request_record {
   std::string host;
   std::string client_ip;
   std::string user_agent;
-  header_list request_headers;  // redacted before they are logged
+  const header_list* request_headers = nullptr;  // the live request's; redacted when logged
   std::uint64_t request_size = 0;
   int status = 0;
   std::uint64_t response_size = 0;

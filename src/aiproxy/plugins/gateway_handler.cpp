@@ -169,7 +169,7 @@ asio::awaitable<void> gateway_handler::handle(http::downstream& d) {
   }
 
   // Log phase: exactly once per request.
-  record.request_headers = head.headers;
+  record.request_headers = &head.headers;
   record.status = d.response_status();
   record.response_size = d.bytes_sent();
   record.request_latency_ms =

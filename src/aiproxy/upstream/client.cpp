@@ -201,12 +201,15 @@ struct pool_state {
   }
 
   connection_ptr take(host_pool& hp) {
-    drop_expired(hp, steady::now());
+    const auto now = steady::now();
+    drop_expired(hp, now);
     while (!hp.idle.empty()) {
       auto c = std::move(hp.idle.back());
       hp.idle.pop_back();
       --idle_count;
-      if (c->looks_alive())
+      // A connection used within the last second is taken as is (saving a syscall per
+      // request); if the upstream closed it anyway, send() retries once on a fresh one.
+      if (now - c->idle_since < std::chrono::seconds(1) || c->looks_alive())
         return c;
       c->close();
     }
@@ -643,13 +646,20 @@ asio::awaitable<result<bool>> exchange::read_some(std::string& out) {
   const std::size_t start = out.size();
 
   // Hands the next decoded body bytes to `dest`; returns how many arrived.
+  // Room for the next read: no more than the body has left when its length is known, so a
+  // small body does not cost a zero-filled 16 KB.
+  std::size_t room = read_chunk_bytes;
   auto target = [&](std::size_t& base) -> char* {
     base = out.size();
+    room = read_chunk_bytes;
+    if (auto left = p.content_length_remaining(); left && !x.inflater && *left > 0) {
+      room = static_cast<std::size_t>(std::min<std::uint64_t>(*left, read_chunk_bytes));
+    }
     if (x.inflater) {
       x.scratch.resize(read_chunk_bytes);
       return x.scratch.data();
     }
-    out.resize(base + read_chunk_bytes);
+    out.resize(base + room);
     return out.data() + base;
   };
   auto collect = [&](std::size_t base, std::size_t got) -> result<void> {
@@ -674,12 +684,12 @@ asio::awaitable<result<bool>> exchange::read_some(std::string& out) {
     std::size_t base = 0;
     auto& body = p.get().body();
     body.data = target(base);
-    body.size = read_chunk_bytes;
+    body.size = x.inflater ? read_chunk_bytes : room;
     x.conn->tcp().expires_after(x.read_timeout);
     auto [ec, n] = co_await with_stream(*x.conn, [&](auto& stream) {
       return http::async_read_some(stream, x.conn->buffer, p, use_tuple);
     });
-    const std::size_t got = read_chunk_bytes - body.size;
+    const std::size_t got = (x.inflater ? read_chunk_bytes : room) - body.size;
     body.data = nullptr;
     body.size = 0;
     if (ec == http::error::need_buffer)
@@ -702,11 +712,11 @@ asio::awaitable<result<bool>> exchange::read_some(std::string& out) {
     std::size_t base = 0;
     auto& body = p.get().body();
     body.data = target(base);
-    body.size = read_chunk_bytes;
+    body.size = x.inflater ? read_chunk_bytes : room;
     error_code ec;
     const std::size_t used = p.put(x.conn->buffer.data(), ec);
     x.conn->buffer.consume(used);
-    const std::size_t got = read_chunk_bytes - body.size;
+    const std::size_t got = (x.inflater ? read_chunk_bytes : room) - body.size;
     body.data = nullptr;
     body.size = 0;
     if (ec == http::error::need_buffer)

@@ -6,6 +6,18 @@
 namespace aiproxy::observability {
 namespace {
 
+const header_list& sample_headers() {
+  static const header_list h = [] {
+    header_list l;
+    l.add("Authorization", "Bearer sk-client-secret");
+    l.add("api-key", "azure-secret");
+    l.add("X-Custom-Auth", "custom-secret");
+    l.add("Content-Type", "application/json");
+    return l;
+  }();
+  return h;
+}
+
 request_record sample() {
   request_record r;
   r.started_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(1700000000123));
@@ -14,10 +26,7 @@ request_record sample() {
   r.host = "gw.example.com";
   r.client_ip = "10.0.0.7";
   r.user_agent = "OpenAI/JS 6.0";
-  r.request_headers.add("Authorization", "Bearer sk-client-secret");
-  r.request_headers.add("api-key", "azure-secret");
-  r.request_headers.add("X-Custom-Auth", "custom-secret");
-  r.request_headers.add("Content-Type", "application/json");
+  r.request_headers = &sample_headers();
   r.request_size = 321;
   r.status = 200;
   r.response_size = 654;
