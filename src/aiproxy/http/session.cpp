@@ -367,8 +367,8 @@ asio::awaitable<void> run_session(asio::ip::tcp::socket socket, request_handler&
     }
 
     session_downstream d(stream, buffer, *parser, options, make_head(*parser, client_address), n);
-    if (tracker.draining()) {
-      d.disable_keep_alive();
+    if (tracker.draining() || served + 1 >= options.max_requests_per_connection) {
+      d.disable_keep_alive();  // the response says Connection: close, so the client knows
     }
     co_await handler.handle(d);
     if (!d.response_started()) {
