@@ -339,6 +339,10 @@ class openai_stream_translator final : public stream_translator {
       done_ = true;
       return {};
     }
+    if (!needs_parse(data)) {
+      stream::write_sse_data(out, ev.data);  // a plain content chunk goes out as it came
+      return {};
+    }
     parse_arena arena;
     boost::system::error_code ec;
     const auto v = boost::json::parse(data, ec, &arena.resource);
@@ -384,6 +388,28 @@ class openai_stream_translator final : public stream_translator {
   std::string_view text() const override { return text_; }
 
  private:
+  /// Only chunks that can change what the gateway records or forwards are parsed: the first
+  /// one (model), any holding usage or a non-null finish_reason, and all of them when the text
+  /// is collected for payload logging. The rest are forwarded byte for byte.
+  bool needs_parse(std::string_view d) const noexcept {
+    if (collect_text_ || summary_.response_model.empty() || d.front() != '{' || d.back() != '}' ||
+        d.find("\"usage\"") != std::string_view::npos) {
+      return true;
+    }
+    constexpr std::string_view key = "\"finish_reason\"";
+    for (auto pos = d.find(key); pos != std::string_view::npos; pos = d.find(key, pos + 1)) {
+      auto p = d.find_first_not_of(" \t\r\n", pos + key.size());
+      if (p == std::string_view::npos || d[p] != ':') {
+        return true;
+      }
+      p = d.find_first_not_of(" \t\r\n", p + 1);
+      if (p == std::string_view::npos || d.substr(p, 4) != "null") {
+        return true;
+      }
+    }
+    return false;
+  }
+
   static std::string_view trim(std::string_view s) noexcept {
     const auto b = s.find_first_not_of(" \t\r\n");
     if (b == std::string_view::npos) {

@@ -4,15 +4,27 @@
 namespace aiproxy::stream {
 
 namespace {
+// Index of the first CR or LF, or npos. A plain loop: find_first_of with a two-character set
+// calls memchr once per byte.
+std::size_t line_end(std::string_view s) noexcept {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\n' || s[i] == '\r') {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
 std::string_view first_line(std::string_view s) {
-  return s.substr(0, s.find_first_of("\r\n"));
+  return s.substr(0, line_end(s));
 }
 }  // namespace
 
 void write_sse_data(std::string& out, std::string_view data) {
-  out.reserve(out.size() + data.size() + 8);
+  // No exact reserve here: callers append many events to one buffer, and growing it by exactly
+  // one event each time would copy the whole buffer per event.
   for (;;) {
-    const std::size_t eol = data.find_first_of("\r\n");
+    const std::size_t eol = line_end(data);
     out.append("data: ");
     out.append(data.substr(0, eol));
     out.push_back('\n');

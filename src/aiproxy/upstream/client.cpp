@@ -645,26 +645,38 @@ asio::awaitable<result<bool>> exchange::read_some(std::string& out) {
   auto& p = *x.parser;
   const std::size_t start = out.size();
 
-  // Hands the next decoded body bytes to `dest`; returns how many arrived.
-  // Room for the next read: no more than the body has left when its length is known, so a
-  // small body does not cost a zero-filled 16 KB.
+  // Where the next read lands. A body of known length is read straight into `out`, no more
+  // than it has left (a small body costs no zero-filled 16 KB). A body of unknown length
+  // (chunked streams) or a compressed one goes through a scratch buffer that keeps its size, so
+  // each read copies only what arrived instead of zero-filling room that may stay unused.
   std::size_t room = read_chunk_bytes;
+  bool direct = false;
   auto target = [&](std::size_t& base) -> char* {
     base = out.size();
     room = read_chunk_bytes;
-    if (auto left = p.content_length_remaining(); left && !x.inflater && *left > 0) {
+    auto left = p.content_length_remaining();
+    direct = !x.inflater && left.has_value() && *left > 0;
+    if (direct) {
       room = static_cast<std::size_t>(std::min<std::uint64_t>(*left, read_chunk_bytes));
+      out.resize(base + room);
+      return out.data() + base;
     }
-    if (x.inflater) {
+    if (x.scratch.size() < read_chunk_bytes) {
       x.scratch.resize(read_chunk_bytes);
-      return x.scratch.data();
     }
-    out.resize(base + room);
-    return out.data() + base;
+    return x.scratch.data();
+  };
+  // Keeps the `got` bytes that arrived (also on an error path).
+  auto keep = [&](std::size_t base, std::size_t got) {
+    if (direct) {
+      out.resize(base + got);
+    } else if (!x.inflater) {
+      out.append(x.scratch.data(), got);
+    }
   };
   auto collect = [&](std::size_t base, std::size_t got) -> result<void> {
     if (!x.inflater) {
-      out.resize(base + got);
+      keep(base, got);
       return {};
     }
     if (got == 0)
@@ -684,12 +696,12 @@ asio::awaitable<result<bool>> exchange::read_some(std::string& out) {
     std::size_t base = 0;
     auto& body = p.get().body();
     body.data = target(base);
-    body.size = x.inflater ? read_chunk_bytes : room;
+    body.size = direct ? room : read_chunk_bytes;
     x.conn->tcp().expires_after(x.read_timeout);
     auto [ec, n] = co_await with_stream(*x.conn, [&](auto& stream) {
       return http::async_read_some(stream, x.conn->buffer, p, use_tuple);
     });
-    const std::size_t got = (x.inflater ? read_chunk_bytes : room) - body.size;
+    const std::size_t got = (direct ? room : read_chunk_bytes) - body.size;
     body.data = nullptr;
     body.size = 0;
     if (ec == http::error::need_buffer)
@@ -698,8 +710,7 @@ asio::awaitable<result<bool>> exchange::read_some(std::string& out) {
       p.put_eof(ec);  // a TLS peer that ends an until-close body without close_notify
     }
     if (ec) {
-      if (!x.inflater)
-        out.resize(base + got);  // keep what arrived; drop the unused room
+      keep(base, got);  // keep what arrived; drop the unused room
       co_return x.fail(ec);
     }
     if (auto r = collect(base, got); !r)
@@ -712,11 +723,11 @@ asio::awaitable<result<bool>> exchange::read_some(std::string& out) {
     std::size_t base = 0;
     auto& body = p.get().body();
     body.data = target(base);
-    body.size = x.inflater ? read_chunk_bytes : room;
+    body.size = direct ? room : read_chunk_bytes;
     error_code ec;
     const std::size_t used = p.put(x.conn->buffer.data(), ec);
     x.conn->buffer.consume(used);
-    const std::size_t got = (x.inflater ? read_chunk_bytes : room) - body.size;
+    const std::size_t got = (direct ? room : read_chunk_bytes) - body.size;
     body.data = nullptr;
     body.size = 0;
     if (ec == http::error::need_buffer)
@@ -728,8 +739,7 @@ asio::awaitable<result<bool>> exchange::read_some(std::string& out) {
       break;  // the rest needs bytes that have not arrived yet
     }
     if (ec) {
-      if (!x.inflater)
-        out.resize(base + got);
+      keep(base, got);
       co_return x.fail(ec);
     }
     if (auto r = collect(base, got); !r)
