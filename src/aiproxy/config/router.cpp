@@ -327,7 +327,15 @@ bool header_matches(const header_rule& rule, const header_list& headers) {
 }  // namespace
 
 std::string normalize_path(std::string_view in) {
-  if (in.empty() || in == "/") {
+  // Nothing to decode or resolve without a '%' or a '.': the common case costs one scan.
+  bool plain = true;
+  for (char c : in) {
+    if (c == '%' || c == '.') {
+      plain = false;
+      break;
+    }
+  }
+  if (plain || in == "/") {
     return std::string(in);
   }
   std::string decoded;
