@@ -327,13 +327,12 @@ bool header_matches(const header_rule& rule, const header_list& headers) {
 }  // namespace
 
 std::string normalize_path(std::string_view in) {
-  // Nothing to decode or resolve without a '%' or a '.': the common case costs one scan.
+  // Nothing to decode, resolve or merge without a '%', a '.' or a "//": the common case costs
+  // one scan.
   bool plain = true;
-  for (char c : in) {
-    if (c == '%' || c == '.') {
-      plain = false;
-      break;
-    }
+  for (std::size_t i = 0; i < in.size() && plain; ++i) {
+    plain =
+        in[i] != '%' && in[i] != '.' && !(in[i] == '/' && i + 1 < in.size() && in[i + 1] == '/');
   }
   if (plain || in == "/") {
     return std::string(in);
