@@ -6,7 +6,7 @@
 #include "aiproxy/json/usage_reader.hpp"
 #include "aiproxy/json/writer.hpp"
 #include "aiproxy/providers/auth.hpp"
-#include "aiproxy/providers/names.hpp"
+
 #include "aiproxy/providers/upstream_url.hpp"
 #include "aiproxy/stream/sse_writer.hpp"
 
@@ -78,9 +78,9 @@ bool is_host_label(std::string_view s) noexcept {
 
 std::string prefix(provider_kind kind, route_type rt) {
   std::string p = "transformation failed from type ";
-  p += provider_name(kind);
+  p += config::to_string(kind);
   p += "://";
-  p += route_type_name(rt);
+  p += config::to_string(rt);
   p += ": ";
   return p;
 }
@@ -130,12 +130,12 @@ result<endpoint> make_endpoint(provider_kind kind, const target& t, std::string_
     }
   }
   if (ep.host.empty()) {
-    return error::internal("provider " + std::string(provider_name(kind)) +
+    return error::internal("provider " + std::string(config::to_string(kind)) +
                            " needs model.options.upstream_url");
   }
   if (ep.path.empty()) {
-    return error::internal("provider " + std::string(provider_name(kind)) + " has no " +
-                           std::string(route_type_name(rt)) +
+    return error::internal("provider " + std::string(config::to_string(kind)) + " has no " +
+                           std::string(config::to_string(rt)) +
                            " endpoint: set model.options.upstream_url with a path");
   }
   if (auto r = ep.query.add_client_query(query); !r) {
@@ -310,7 +310,7 @@ result<translated_response> openai_compatible_provider::from_upstream(std::strin
   const auto* payload = obj != nullptr ? obj->if_contains(field) : nullptr;
   if (payload == nullptr || !payload->is_array()) {
     return error::bad_gateway(prefix(kind_, rt) + "'" + std::string(field) + "' not in " +
-                              std::string(route_type_name(rt)) + " response");
+                              std::string(config::to_string(rt)) + " response");
   }
   translated_response out;
   read_openai_summary(*obj, out.summary);

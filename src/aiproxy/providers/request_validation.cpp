@@ -60,9 +60,9 @@ bool is_text_input(const boost::json::value& v, bool allow_empty_string) noexcep
 
 std::string not_compatible(config::route_type body_format, config::route_type route) {
   std::string msg = "[";
-  msg += route_type_name(body_format);
+  msg += config::to_string(body_format);
   msg += "] message format is not compatible with [";
-  msg += route_type_name(route);
+  msg += config::to_string(route);
   msg += "] route type";
   return msg;
 }

@@ -4,7 +4,6 @@
 
 #include "aiproxy/config/config.hpp"
 #include "aiproxy/core/error.hpp"
-#include "aiproxy/providers/names.hpp"
 
 #include <boost/json/fwd.hpp>
 
