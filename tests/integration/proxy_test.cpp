@@ -493,3 +493,42 @@ TEST(proxy_policies, streaming_deny_and_always_and_no_model_header) {
 
 }  // namespace
 }  // namespace aiproxy::testlib
+
+namespace aiproxy::testlib {
+namespace {
+
+TEST(service_proxy, a_route_without_ai_proxy_forwards_to_its_service) {
+  fake_upstream up;
+  up.on([](const received_request& r) {
+    return action::respond(201, {}, "echo:" + r.method + " " + r.target + " " + r.body);
+  });
+  const std::string yaml = R"yaml(_format_version: "3.0"
+services:
+  - name: plain
+    url: )yaml" + up.base_url() +
+                           R"yaml(/base
+    routes:
+      - name: stripped
+        paths: [/svc]
+      - name: kept
+        paths: [/keep]
+        strip_path: false
+        preserve_host: true
+)yaml";
+  gateway gw(yaml);
+  http_client client(gw.proxy_port());
+  header_list h;
+  h.add("Host", "client.example");
+  auto res = client.request("PUT", "/svc/items/7?x=1", h, "payload");
+  EXPECT_EQ(res.status, 201);
+  EXPECT_EQ(res.body, "echo:PUT /base/items/7?x=1 payload");
+  auto kept = client.request("GET", "/keep/a", h);
+  EXPECT_EQ(kept.body, "echo:GET /base/keep/a ");
+  auto reqs = up.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_NE(reqs[0].headers.get("host").value_or(""), "client.example");
+  EXPECT_EQ(reqs[1].headers.get("host").value_or(""), "client.example");
+}
+
+}  // namespace
+}  // namespace aiproxy::testlib

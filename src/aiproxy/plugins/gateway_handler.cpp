@@ -37,20 +37,6 @@ bool is_hop_by_hop(std::string_view name) {
   return false;
 }
 
-std::string join_paths(std::string_view base, std::string_view rest) {
-  if (base.empty() || base == "/") {
-    return rest.empty() ? std::string("/") : std::string(rest);
-  }
-  std::string out(base);
-  if (out.back() == '/' && !rest.empty() && rest.front() == '/') {
-    out.pop_back();
-  } else if (out.back() != '/' && !rest.empty() && rest.front() != '/') {
-    out.push_back('/');
-  }
-  out.append(rest);
-  return out;
-}
-
 /// A route with a service and no ai-proxy: forward the request as it is, stream the answer back.
 asio::awaitable<void> proxy_to_service(http::downstream& d, const config::service& service,
                                        const config::route& route, const config::route_match& match,
@@ -70,8 +56,7 @@ asio::awaitable<void> proxy_to_service(http::downstream& d, const config::servic
   req.scheme = service.protocol;
   req.host = service.host;
   req.port = service.port;
-  req.target = join_paths(service.path,
-                          route.strip_path ? std::string_view(match.upstream_path) : head.path);
+  req.target = match.upstream_path;  // the service path joined with the (stripped) request path
   if (!head.query.empty()) {
     req.target.append("?").append(head.query);
   }
@@ -79,6 +64,9 @@ asio::awaitable<void> proxy_to_service(http::downstream& d, const config::servic
     if (!is_hop_by_hop(name)) {
       req.headers.add(name, value);
     }
+  }
+  if (route.preserve_host) {
+    req.host_header = std::string(head.headers.get("host").value_or(""));
   }
   req.body = std::string(*body);
   record.upstream_uri = req.scheme + "://" + req.host + ":" + std::to_string(req.port) + req.target;

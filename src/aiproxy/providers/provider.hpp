@@ -41,6 +41,7 @@ struct upstream_request {
   std::string host;
   std::uint16_t port = 443;
   std::string target = "/";  // origin-form: path plus optional "?query"
+  std::string host_header;   // Host sent upstream; empty = host[:port] (a route's preserve_host)
   header_list headers;
   std::string body;
   stream::framing framing = stream::framing::none;  // framing expected when streaming

@@ -514,7 +514,9 @@ asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
   msg.version(11);
   msg.method_string(req.method);
   msg.target(req.target.empty() ? std::string_view("/") : std::string_view(req.target));
-  {
+  if (!req.host_header.empty() && !has_control_chars(req.host_header)) {
+    msg.set(http::field::host, req.host_header);
+  } else {
     std::string host = req.host.find(':') != std::string::npos ? "[" + req.host + "]" : req.host;
     if (!is_default_port(req.scheme, req.port))
       host += ":" + std::to_string(req.port);
