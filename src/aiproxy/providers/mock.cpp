@@ -427,6 +427,19 @@ class chunk_writer {
     chunks_.push_back(std::move(event));
   }
 
+  // Ends the stream as OpenAI does: the usage-only chunk when the client asked for it, then
+  // `data: [DONE]`.
+  void finish(bool with_usage, const json::usage& usage) {
+    if (with_usage) {
+      std::string extra = ",";
+      write_usage(extra, usage, true);
+      emit({}, extra);
+    }
+    std::string done;
+    stream::write_sse_done(done);
+    chunks_.push_back(std::move(done));
+  }
+
  private:
   std::vector<std::string>& chunks_;
   std::string_view id_;
@@ -536,14 +549,7 @@ void answer_chat(mock_reply& r, const boost::json::object& body, const target& t
     }
   }
   w.emit(delta_choice("{}", finish));
-  if (t.client_wants_usage) {
-    std::string extra = ",";
-    write_usage(extra, s.usage, true);
-    w.emit({}, extra);
-  }
-  std::string done;
-  stream::write_sse_done(done);
-  r.chunks.push_back(std::move(done));
+  w.finish(t.client_wants_usage, s.usage);
 }
 
 std::string prompt_text(const boost::json::value* prompt, std::int64_t& words) {
@@ -613,14 +619,7 @@ void answer_completions(mock_reply& r, const boost::json::object& body, const ta
     w.emit(choice(piece, false));
   }
   w.emit(choice("", true));
-  if (t.client_wants_usage) {
-    std::string extra = ",";
-    write_usage(extra, s.usage, true);
-    w.emit({}, extra);
-  }
-  std::string done;
-  stream::write_sse_done(done);
-  r.chunks.push_back(std::move(done));
+  w.finish(t.client_wants_usage, s.usage);
 }
 
 void answer_embeddings(mock_reply& r, const boost::json::object& body, const target& t,
