@@ -139,7 +139,7 @@ void BM_to_upstream_chat_2kb(benchmark::State& state) {
   const auto body = boost::json::parse(text);
   const auto headers = client_headers();
   const auto conf = openai_conf();
-  const providers::target t{conf, conf.model.options, "gpt-4o", state.range(0) != 0, false};
+  const providers::target t{conf, conf.model.options, "gpt-4o", state.range(0) != 0, false, 0, {}};
   const providers::client_request req{body.as_object(), headers, "trace=1"};
   const auto& p = providers::provider_for(conf);
   for (auto _ : state) {
@@ -153,7 +153,7 @@ BENCHMARK(BM_to_upstream_chat_2kb)->Arg(0)->Arg(1)->ArgName("stream");
 
 void BM_from_upstream_chat(benchmark::State& state) {
   const auto conf = openai_conf();
-  const providers::target t{conf, conf.model.options, "gpt-4o", false, false};
+  const providers::target t{conf, conf.model.options, "gpt-4o", false, false, 0, {}};
   const auto& p = providers::provider_for(conf);
   for (auto _ : state) {
     auto r = p.from_upstream(chat_response, t);
@@ -165,7 +165,8 @@ BENCHMARK(BM_from_upstream_chat);
 
 void BM_from_upstream_embeddings_1536(benchmark::State& state) {
   const auto conf = openai_conf(config::route_type::llm_v1_embeddings);
-  const providers::target t{conf, conf.model.options, "text-embedding-3-small", false, false};
+  const providers::target t{conf, conf.model.options, "text-embedding-3-small", false, false, 0,
+                            {}};
   const auto& p = providers::provider_for(conf);
   const std::string body = embeddings_response_1536();
   for (auto _ : state) {
@@ -178,7 +179,7 @@ BENCHMARK(BM_from_upstream_embeddings_1536);
 
 void BM_stream_translator_300_chunks(benchmark::State& state) {
   const auto conf = openai_conf();
-  const providers::target t{conf, conf.model.options, "gpt-4o", true, state.range(0) != 0};
+  const providers::target t{conf, conf.model.options, "gpt-4o", true, state.range(0) != 0, 0, {}};
   const auto& p = providers::provider_for(conf);
   const auto events = stream_300();
   std::string out;
@@ -202,7 +203,7 @@ void BM_mock_chat(benchmark::State& state) {
   const header_list headers;
   auto conf = openai_conf();
   conf.model.provider = config::provider_kind::mock;
-  const providers::target t{conf, conf.model.options, "gpt-4o", state.range(0) != 0, true};
+  const providers::target t{conf, conf.model.options, "gpt-4o", state.range(0) != 0, true, 0, {}};
   const providers::client_request req{body.as_object(), headers, {}};
   for (auto _ : state) {
     auto r = providers::make_mock_reply(req, t, "chatcmpl-bench", 1700000000);

@@ -82,7 +82,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (stream && rt == config::route_type::llm_v1_embeddings) {
           continue;
         }
-        const providers::target t{conf, conf.model.options, name, stream, info->include_usage};
+        const providers::target t{conf, conf.model.options, name, stream, info->include_usage, 0,
+                                  {}};
         const providers::client_request req{body.get_object(), headers, "a=1&api-version=x"};
         auto up = providers::provider_for(conf).to_upstream(req, t);
         if (!up) {
@@ -90,7 +91,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         check_json(up->body);
         auto mock_conf = make_conf(config::provider_kind::mock, rt);
-        const providers::target mt{mock_conf, mock_conf.model.options, name, stream, true};
+        const providers::target mt{mock_conf, mock_conf.model.options, name, stream, true, 0, {}};
         const auto reply = providers::make_mock_reply(req, mt, "fuzz-id", 1);
         if (stream && rt != config::route_type::llm_v1_embeddings) {
           if (reply.chunks.empty() || reply.chunks.back() != "data: [DONE]\n\n") {

@@ -143,6 +143,9 @@ struct ai_proxy_config {
   bool model_name_header = true;
   std::string llm_format = "openai";
   options_precedence precedence = options_precedence::request;
+  /// aiproxy extension: a provider's non-2xx error body is rewritten into OpenAI's error shape
+  /// (status kept). Off by default: errors pass through unchanged, as Kong does.
+  bool normalize_errors = false;
   /// True when model.name or any string under model.options holds a $(...) placeholder, so the
   /// data path can skip templating entirely when false.
   bool has_templates = false;

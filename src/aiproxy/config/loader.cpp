@@ -1606,10 +1606,10 @@ void loader::parse_model(const YAML::Node& n, const std::string& path, model_con
 
 ai_proxy_config loader::parse_ai_proxy(const YAML::Node& n, const std::string& path) {
   ai_proxy_config c;
-  if (!check_record(
-          n, path,
-          {"route_type", "auth", "model", "logging", "response_streaming", "max_request_body_size",
-           "model_name_header", "llm_format", "model_options_precedence", "genai_category"})) {
+  if (!check_record(n, path,
+                    {"route_type", "auth", "model", "logging", "response_streaming",
+                     "max_request_body_size", "model_name_header", "llm_format",
+                     "model_options_precedence", "genai_category", "normalize_errors"})) {
     return c;
   }
   bool route_type_ok = false;
@@ -1688,6 +1688,11 @@ ai_proxy_config loader::parse_ai_proxy(const YAML::Node& n, const std::string& p
   field(n, path, "model_name_header", [&](const YAML::Node& x, const std::string& p) {
     if (auto v = get_bool(x, p)) {
       c.model_name_header = *v;
+    }
+  });
+  field(n, path, "normalize_errors", [&](const YAML::Node& x, const std::string& p) {
+    if (auto v = get_bool(x, p)) {
+      c.normalize_errors = *v;
     }
   });
   bool llm_format_ok = true;

@@ -1,13 +1,19 @@
-// not_yet_supported(): the single list of what aiproxy can translate today (see support.hpp).
+// not_yet_supported(): the single list of what aiproxy cannot translate yet (see support.hpp).
+// One line per provider: a provider whose translator has landed says `break`.
 
 #include "aiproxy/config/support.hpp"
 
 namespace aiproxy::config {
 
+namespace {
+
+std::string not_yet(provider_kind p) {
+  return "model.provider '" + std::string(to_string(p)) + "' is not supported yet";
+}
+
+}  // namespace
+
 std::optional<std::string> not_yet_supported(const ai_proxy_config& c) {
-  constexpr const char* available =
-      " (available today: openai, azure, mistral with mistral_format openai, llama2 with "
-      "llama2_format openai, mock)";
   const model_options& o = c.model.options;
   switch (c.model.provider) {
     case provider_kind::openai:
@@ -15,20 +21,28 @@ std::optional<std::string> not_yet_supported(const ai_proxy_config& c) {
     case provider_kind::mock:
       break;
     case provider_kind::mistral:
-      if (!o.mistral_format.empty() && o.mistral_format != "openai") {
-        return "model.options.mistral_format '" + o.mistral_format +
-               "' is not supported yet: only 'openai' is";
+      if (o.mistral_format == "ollama") {
+        return "model.options.mistral_format 'ollama' is not supported yet";  // ollama
       }
       break;
     case provider_kind::llama2:
-      if (!o.llama2_format.empty() && o.llama2_format != "openai") {
-        return "model.options.llama2_format '" + o.llama2_format +
-               "' is not supported yet: only 'openai' is";
+      if (o.llama2_format == "ollama") {
+        return "model.options.llama2_format 'ollama' is not supported yet";  // ollama
+      }
+      if (o.llama2_format == "raw") {
+        return "model.options.llama2_format 'raw' is not supported yet";  // llama2_raw
       }
       break;
-    default:
-      return "model.provider '" + std::string(to_string(c.model.provider)) +
-             "' is not supported yet" + available;
+    case provider_kind::anthropic:
+      return not_yet(c.model.provider);  // anthropic
+    case provider_kind::cohere:
+      return not_yet(c.model.provider);  // cohere
+    case provider_kind::gemini:
+      return not_yet(c.model.provider);  // gemini
+    case provider_kind::bedrock:
+      return not_yet(c.model.provider);  // bedrock
+    case provider_kind::huggingface:
+      return not_yet(c.model.provider);  // huggingface
   }
   if (c.llm_format != "openai") {
     return "llm_format '" + c.llm_format + "' is not supported yet: only 'openai' is";

@@ -151,6 +151,21 @@ asio::awaitable<void> sleep_ms(std::int64_t ms) {
   co_await timer.async_wait(asio::use_awaitable);
 }
 
+/// Providers whose responses already carry OpenAI's id and created fields.
+bool is_openai_compatible(const config::ai_proxy_config& c) {
+  switch (c.model.provider) {
+    case config::provider_kind::openai:
+    case config::provider_kind::azure:
+      return true;
+    case config::provider_kind::mistral:
+      return c.model.options.mistral_format != "ollama";
+    case config::provider_kind::llama2:
+      return c.model.options.llama2_format == "openai";
+    default:
+      return false;
+  }
+}
+
 void add_stream_headers(header_list& h) {
   h.set("Content-Type", "text/event-stream");
   h.set("Cache-Control", "no-cache");
@@ -410,7 +425,18 @@ asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& cal
   }
 
   const providers::client_request creq{parsed.as_object(), d.head().headers, d.head().query};
-  const providers::target t{conf, model_cfg.options, *model, stream, info->include_usage};
+  // Ids and timestamps for providers whose responses carry none (OpenAI-compatible ones do).
+  std::string response_id;
+  std::int64_t created = 0;
+  if (!is_openai_compatible(conf)) {
+    response_id = random_id(
+        conf.route_type == config::route_type::llm_v1_completions ? "cmpl-" : "chatcmpl-");
+    created = std::chrono::duration_cast<std::chrono::seconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  }
+  const providers::target t{conf,    model_cfg.options, *model, stream, info->include_usage,
+                            created, response_id};
 
   if (conf.model.provider == config::provider_kind::mock) {
     if (ai.log_payloads) {
@@ -458,6 +484,14 @@ asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& cal
       co_return;
     }
     record.error_message = "upstream answered " + std::to_string(status);
+    if (conf.normalize_errors) {
+      if (auto normalized = provider.openai_error(status, *err_body)) {
+        header_list headers = client_headers_from(ex.head().headers, true);
+        headers.add("Content-Type", "application/json");
+        co_await d.respond(status, headers, std::move(*normalized));
+        co_return;
+      }
+    }
     co_await d.respond(status, client_headers_from(ex.head().headers, false), std::move(*err_body));
     co_return;
   }
@@ -465,7 +499,12 @@ asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& cal
   // 9b. Streams.
   if (stream) {
     auto content_type = ex.head().headers.get("content-type").value_or("");
-    if (!is_event_stream(content_type, up->framing)) {
+    stream::framing framing = up->framing;
+    if (!is_event_stream(content_type, framing) && up->json_array_stream_ok &&
+        is_event_stream(content_type, stream::framing::json_array)) {
+      framing = stream::framing::json_array;
+    }
+    if (!is_event_stream(content_type, framing)) {
       record.upstream_latency_ms = ms_since(sent_at);
       co_await f.fail(
           error::bad_gateway("upstream answered a streaming request with Content-Type '" +
@@ -473,7 +512,7 @@ asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& cal
                              "invalid_upstream_response"));
       co_return;
     }
-    co_await serve_stream(f, provider, t, ex, up->framing, sent_at);
+    co_await serve_stream(f, provider, t, ex, framing, sent_at);
     record.upstream_latency_ms = ms_since(sent_at);
     ai.cost = cost_of(ai.usage, model_cfg.options);
     co_return;

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,17 @@ struct target {
   std::string model;                     // resolved model name sent upstream
   bool stream = false;                   // effective streaming mode for this call
   bool client_wants_usage = false;       // client set stream_options.include_usage
+  /// Unix seconds of this call, for the `created` field of responses whose provider sends none.
+  std::int64_t created = 0;
+  /// A gateway-made id (`chatcmpl-…`) for responses whose provider sends none.
+  std::string_view id;
+};
+
+/// AWS Signature Version 4 the gateway applies to an upstream request after translation, with
+/// credentials and the clock it owns (see upstream/sigv4.hpp). Translators only name the scope.
+struct aws_signing {
+  std::string region;
+  std::string service;  // "bedrock"
 };
 
 /// A fully built upstream HTTP request.
@@ -45,6 +57,11 @@ struct upstream_request {
   header_list headers;
   std::string body;
   stream::framing framing = stream::framing::none;  // framing expected when streaming
+  /// A stream answered with `application/json` is decoded as a JSON array of events instead
+  /// (Gemini streams without `alt=sse`).
+  bool json_array_stream_ok = false;
+  /// Set when the request must be signed with AWS SigV4 before it is sent.
+  std::optional<aws_signing> aws_sigv4;
 };
 
 /// What the gateway learnt from a response, for logs, metrics and cost.
@@ -89,6 +106,12 @@ class provider {
                                                     const target& t) const = 0;
   /// A fresh stream translator for one streamed call.
   virtual std::unique_ptr<stream_translator> make_stream_translator(const target& t) const = 0;
+  /// The provider's non-2xx error body in OpenAI's shape,
+  /// `{"error":{"message","type","param","code"}}`, for routes that normalize errors. nullopt =
+  /// send the body unchanged (it already is OpenAI-shaped, or it is not recognisable).
+  virtual std::optional<std::string> openai_error(int status, std::string_view body) const {
+    return std::nullopt;
+  }
 };
 
 /// The translator for a provider kind (one switch). `mock` answers locally; see mock.hpp.

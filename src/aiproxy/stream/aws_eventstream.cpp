@@ -259,4 +259,14 @@ void append_aws_eventstream_event(std::string& out, std::string_view event_type,
   append_aws_eventstream_message(out, headers, payload);
 }
 
+void append_aws_eventstream_exception(std::string& out, std::string_view exception_type,
+                                      std::string_view payload) {
+  std::string headers;
+  headers.reserve(112);
+  append_aws_string_header(headers, ":exception-type", exception_type);
+  append_aws_string_header(headers, ":content-type", "application/json");
+  append_aws_string_header(headers, ":message-type", "exception");
+  append_aws_eventstream_message(out, headers, payload);
+}
+
 }  // namespace aiproxy::stream

@@ -67,4 +67,9 @@ void append_aws_eventstream_message(std::string& out, std::string_view headers,
 void append_aws_eventstream_event(std::string& out, std::string_view event_type,
                                   std::string_view payload);
 
+/// Appends an exception message as Bedrock sends one mid-stream (e.g. throttlingException):
+/// headers :exception-type, :content-type = application/json, :message-type = exception.
+void append_aws_eventstream_exception(std::string& out, std::string_view exception_type,
+                                      std::string_view payload);
+
 }  // namespace aiproxy::stream

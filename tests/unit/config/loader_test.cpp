@@ -336,25 +336,9 @@ TEST(loader_types, unknown_fields_everywhere) {
 
 // ------------------------------------------------------------------ not supported yet
 
-TEST(loader_support, providers_without_translators_are_rejected) {
-  expect_problem(chat(R"("model":{"provider":"anthropic","options":{"anthropic_version":"v"}})"),
-                 cfg,
-                 "model.provider 'anthropic' is not supported yet (available today: openai, "
-                 "azure, mistral with mistral_format openai, llama2 with llama2_format openai, "
-                 "mock)");
-}
-
-TEST(loader_support, formats_without_translators_are_rejected) {
-  expect_problem(chat(R"("model":{"provider":"mistral","options":{"mistral_format":"ollama"}})"),
-                 cfg,
-                 "model.options.mistral_format 'ollama' is not supported yet: only 'openai' is");
-  expect_problem(chat(R"("model":{"provider":"llama2","options":{"llama2_format":"raw",
-                         "upstream_url":"http://h"}})"),
-                 cfg, "model.options.llama2_format 'raw' is not supported yet: only 'openai' is");
+TEST(loader_support, native_formats_are_rejected_until_they_are_built) {
   expect_problem(chat(R"("llm_format":"bedrock","model":{"provider":"bedrock"})"), cfg,
-                 "model.provider 'bedrock' is not supported yet (available today: openai, "
-                 "azure, mistral with mistral_format openai, llama2 with llama2_format openai, "
-                 "mock)");
+                 "llm_format 'bedrock' is not supported yet: only 'openai' is");
 }
 
 TEST(loader_support, available_providers_load) {

@@ -141,6 +141,16 @@ inline std::string_view payload_of(std::string_view event) {
 
 using namespace golden_detail;
 
+inline std::optional<bool> opt_bool(const boost::json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (v != nullptr && v->is_bool()) {
+    return v->get_bool();
+  }
+  return std::nullopt;
+}
+
+/// The ai-proxy plugin fields a golden case's config.json may set (Kong's names, plus
+/// `precedence` for model_options_precedence).
 inline config::ai_proxy_config config_from_json(const boost::json::object& o) {
   config::ai_proxy_config c;
   const std::string rt = str(o, "route_type");
@@ -151,20 +161,40 @@ inline config::ai_proxy_config config_from_json(const boost::json::object& o) {
   c.model.provider = provider_from(str(model, "provider"));
   c.model.name = str(model, "name");
   const auto& opt = sub(model, "options");
-  number(opt, "max_tokens", c.model.options.max_tokens);
-  number(opt, "temperature", c.model.options.temperature);
-  number(opt, "top_p", c.model.options.top_p);
-  number(opt, "top_k", c.model.options.top_k);
-  number(opt, "input_cost", c.model.options.input_cost);
-  number(opt, "output_cost", c.model.options.output_cost);
-  number(opt, "embeddings_dimensions", c.model.options.embeddings_dimensions);
-  c.model.options.azure_instance = str(opt, "azure_instance");
-  c.model.options.azure_api_version = str(opt, "azure_api_version");
-  c.model.options.azure_deployment_id = str(opt, "azure_deployment_id");
-  c.model.options.llama2_format = str(opt, "llama2_format");
-  c.model.options.mistral_format = str(opt, "mistral_format");
-  c.model.options.upstream_url = str(opt, "upstream_url");
-  c.model.options.mock.reply = str(sub(opt, "mock"), "reply");
+  auto& mo = c.model.options;
+  number(opt, "max_tokens", mo.max_tokens);
+  number(opt, "temperature", mo.temperature);
+  number(opt, "top_p", mo.top_p);
+  number(opt, "top_k", mo.top_k);
+  number(opt, "input_cost", mo.input_cost);
+  number(opt, "output_cost", mo.output_cost);
+  number(opt, "embeddings_dimensions", mo.embeddings_dimensions);
+  mo.anthropic_version = str(opt, "anthropic_version");
+  mo.azure_instance = str(opt, "azure_instance");
+  mo.azure_api_version = str(opt, "azure_api_version");
+  mo.azure_deployment_id = str(opt, "azure_deployment_id");
+  mo.llama2_format = str(opt, "llama2_format");
+  mo.mistral_format = str(opt, "mistral_format");
+  mo.upstream_url = str(opt, "upstream_url");
+  mo.upstream_path = str(opt, "upstream_path");
+  mo.mock.reply = str(sub(opt, "mock"), "reply");
+  const auto& gem = sub(opt, "gemini");
+  mo.gemini.api_endpoint = str(gem, "api_endpoint");
+  mo.gemini.project_id = str(gem, "project_id");
+  mo.gemini.location_id = str(gem, "location_id");
+  mo.gemini.endpoint_id = str(gem, "endpoint_id");
+  const auto& bed = sub(opt, "bedrock");
+  mo.bedrock.aws_region = str(bed, "aws_region");
+  mo.bedrock.embeddings_normalize = boolean(bed, "embeddings_normalize");
+  mo.bedrock.performance_config_latency = str(bed, "performance_config_latency");
+  const auto& hf = sub(opt, "huggingface");
+  mo.huggingface.use_cache = opt_bool(hf, "use_cache");
+  mo.huggingface.wait_for_model = opt_bool(hf, "wait_for_model");
+  const auto& co = sub(opt, "cohere");
+  if (auto t = str(co, "embedding_input_type"); !t.empty()) {
+    mo.cohere.embedding_input_type = t;
+  }
+  mo.cohere.wait_for_model = opt_bool(co, "wait_for_model");
   const auto& auth = sub(o, "auth");
   c.auth.header_name = str(auth, "header_name");
   c.auth.header_value = str(auth, "header_value");
@@ -175,6 +205,10 @@ inline config::ai_proxy_config config_from_json(const boost::json::object& o) {
                           : loc == "body" ? config::param_location::body
                                           : config::param_location::none;
   c.auth.allow_override = boolean(auth, "allow_override");
+  c.auth.gcp_use_service_account = boolean(auth, "gcp_use_service_account");
+  c.auth.azure_use_managed_identity = boolean(auth, "azure_use_managed_identity");
+  c.auth.aws_access_key_id = str(auth, "aws_access_key_id");
+  c.auth.aws_secret_access_key = str(auth, "aws_secret_access_key");
   const auto& logging = sub(o, "logging");
   c.logging.log_statistics = boolean(logging, "log_statistics");
   c.logging.log_payloads = boolean(logging, "log_payloads");
@@ -184,6 +218,10 @@ inline config::ai_proxy_config config_from_json(const boost::json::object& o) {
                                           : config::streaming_policy::allow;
   c.precedence = str(o, "precedence") == "config" ? config::options_precedence::config
                                                   : config::options_precedence::request;
+  if (auto f = str(o, "llm_format"); !f.empty()) {
+    c.llm_format = f;
+  }
+  c.normalize_errors = boolean(o, "normalize_errors");
   return c;
 }
 

@@ -7,6 +7,7 @@
 #include "aiproxy/providers/mock.hpp"
 #include "aiproxy/providers/provider.hpp"
 #include "aiproxy/providers/request_validation.hpp"
+#include "aiproxy/stream/aws_eventstream.hpp"
 #include "aiproxy/stream/decoder.hpp"
 
 #include <gtest/gtest.h>
@@ -99,6 +100,22 @@ std::string lower(std::string s) {
   return s;
 }
 
+const char* framing_name(stream::framing f) {
+  switch (f) {
+    case stream::framing::sse:
+      return "sse";
+    case stream::framing::ndjson:
+      return "ndjson";
+    case stream::framing::json_array:
+      return "json_array";
+    case stream::framing::aws_eventstream:
+      return "aws_eventstream";
+    case stream::framing::none:
+      break;
+  }
+  return "none";
+}
+
 boost::json::value upstream_json(const upstream_request& u) {
   boost::json::object headers;
   for (const auto& [name, value] : u.headers.fields()) {
@@ -108,9 +125,53 @@ boost::json::value upstream_json(const upstream_request& u) {
   o["method"] = u.method;
   o["url"] = u.scheme + "://" + u.host + ":" + std::to_string(u.port) + u.target;
   o["headers"] = std::move(headers);
-  o["body"] = parse_json(u.body);
-  o["framing"] = u.framing == stream::framing::sse ? "sse" : "none";
+  o["body"] = u.body.empty() ? boost::json::value() : parse_json(u.body);
+  o["framing"] = framing_name(u.framing);
+  if (u.json_array_stream_ok) {
+    o["json_array_stream_ok"] = true;
+  }
+  if (u.aws_sigv4) {
+    o["aws_sigv4"] = {{"region", u.aws_sigv4->region}, {"service", u.aws_sigv4->service}};
+  }
   return o;
+}
+
+/// The recorded upstream stream of a case and its framing: upstream_stream.sse, .ndjson,
+/// .json (a JSON array stream), .eventstream (binary AWS eventstream) or .eventstream.json
+/// (`[{"event": type, "payload": {...}}]`, encoded here into AWS eventstream frames).
+struct recorded_stream {
+  std::string bytes;
+  stream::framing framing = stream::framing::none;
+};
+
+std::optional<recorded_stream> upstream_stream_of(const fs::path& dir) {
+  const std::pair<const char*, stream::framing> files[] = {
+      {"upstream_stream.sse", stream::framing::sse},
+      {"upstream_stream.ndjson", stream::framing::ndjson},
+      {"upstream_stream.json", stream::framing::json_array},
+      {"upstream_stream.eventstream", stream::framing::aws_eventstream},
+  };
+  for (const auto& [name, framing] : files) {
+    if (fs::exists(dir / name)) {
+      return recorded_stream{read_file(dir / name), framing};
+    }
+  }
+  if (fs::exists(dir / "upstream_stream.eventstream.json")) {
+    recorded_stream r{{}, stream::framing::aws_eventstream};
+    const auto frames = parse_json(read_file(dir / "upstream_stream.eventstream.json"));
+    for (const auto& f : frames.as_array()) {
+      const auto& fo = f.as_object();
+      const std::string payload = json::to_json(fo.at("payload"));
+      const auto& type = fo.at("event").as_string();
+      if (fo.contains("exception")) {
+        stream::append_aws_eventstream_exception(r.bytes, type, payload);
+      } else {
+        stream::append_aws_eventstream_event(r.bytes, type, payload);
+      }
+    }
+    return r;
+  }
+  return std::nullopt;
 }
 
 class golden : public ::testing::TestWithParam<fs::path> {};
@@ -137,9 +198,13 @@ TEST_P(golden, matches) {
     check_json(dir / "expected_error.json", error_json(model.error()));
     return;
   }
-  const target t{conf, conf.model.options, *model,
+  const target t{conf,
+                 conf.model.options,
+                 *model,
                  info->stream || conf.response_streaming == config::streaming_policy::always,
-                 info->include_usage};
+                 info->include_usage,
+                 mock_created,
+                 mock_id};
   const client_request req{body.as_object(), headers, query};
 
   if (conf.model.provider == config::provider_kind::mock) {
@@ -180,16 +245,20 @@ TEST_P(golden, matches) {
     check_json(dir / "expected_summary.json", summary_json(res->summary, {}));
   }
 
-  if (fs::exists(dir / "upstream_stream.sse")) {
+  if (auto recorded = upstream_stream_of(dir)) {
     ASSERT_TRUE(t.stream);
-    auto decoder = stream::make_decoder(stream::framing::sse);
+    auto decoder = stream::make_decoder(recorded->framing);
     ASSERT_NE(decoder, nullptr);
     std::vector<stream::event> events;
-    ASSERT_TRUE(decoder->feed(read_file(dir / "upstream_stream.sse"), events));
-    ASSERT_TRUE(decoder->finish(events));
-    auto translator = p.make_stream_translator(t);
-    std::string out;
     boost::json::value stream_error;
+    if (auto r = decoder->feed(recorded->bytes, events); !r) {
+      stream_error = error_json(r.error());
+    } else if (auto f = decoder->finish(events); !f) {
+      stream_error = error_json(f.error());
+    }
+    auto translator = p.make_stream_translator(t);
+    ASSERT_NE(translator, nullptr);
+    std::string out;
     for (const auto& ev : events) {
       if (auto r = translator->on_event(ev, out); !r) {
         stream_error = error_json(r.error());
@@ -207,6 +276,19 @@ TEST_P(golden, matches) {
       summary.as_object()["stream_error"] = stream_error;
     }
     check_json(dir / "expected_summary.json", summary);
+  }
+
+  // upstream_error.json: {"status": N, "body": <the provider's error body, JSON or a string>}.
+  // expected_client_error.json: what a route with normalize_errors sends (null = unchanged).
+  if (fs::exists(dir / "upstream_error.json")) {
+    const auto err = parse_json(read_file(dir / "upstream_error.json"));
+    const auto& eo = err.as_object();
+    const auto& b = eo.at("body");
+    const std::string raw = b.is_string() ? std::string(b.get_string()) : json::to_json(b);
+    const auto normalized =
+        p.openai_error(static_cast<int>(eo.at("status").to_number<double>()), raw);
+    check_json(dir / "expected_client_error.json",
+               normalized ? parse_json(*normalized) : boost::json::value());
   }
 }
 

@@ -24,7 +24,7 @@ struct mock_call {
   }
   mock_reply run(bool stream, bool usage = false, std::string_view id = "id-1",
                  std::int64_t created = 42) {
-    const target t{conf, conf.model.options, "mock-model", stream, usage};
+    const target t{conf, conf.model.options, "mock-model", stream, usage, 0, {}};
     return make_mock_reply(client_request{body.as_object(), headers, {}}, t, id, created);
   }
 };

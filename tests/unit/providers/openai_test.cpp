@@ -2,6 +2,13 @@
 // header forwarding, and the stream translator's edge cases. Registry choices.
 #include "golden_support.hpp"
 
+#include "aiproxy/providers/anthropic.hpp"
+#include "aiproxy/providers/bedrock.hpp"
+#include "aiproxy/providers/cohere.hpp"
+#include "aiproxy/providers/gemini.hpp"
+#include "aiproxy/providers/huggingface.hpp"
+#include "aiproxy/providers/llama2_raw.hpp"
+#include "aiproxy/providers/ollama.hpp"
 #include "aiproxy/providers/openai.hpp"
 #include "aiproxy/providers/provider.hpp"
 #include "aiproxy/providers/upstream_url.hpp"
@@ -33,7 +40,7 @@ struct call {
   std::string query;
   result<upstream_request> run(const config::ai_proxy_config& conf, bool stream = false,
                                bool wants_usage = false) {
-    const target t{conf, conf.model.options, conf.model.name, stream, wants_usage};
+    const target t{conf, conf.model.options, conf.model.name, stream, wants_usage, 0, {}};
     const client_request req{body.as_object(), headers, query};
     return provider_for(conf).to_upstream(req, t);
   }
@@ -90,7 +97,7 @@ TEST(kong_parity, responses_pass_through_unchanged) {
     const bool completions = std::string_view(name).find("completions") != std::string_view::npos;
     const auto conf = make_conf(provider_kind::openai, completions ? route_type::llm_v1_completions
                                                                    : route_type::llm_v1_chat);
-    const target t{conf, conf.model.options, "m", false, false};
+    const target t{conf, conf.model.options, "m", false, false, 0, {}};
     const std::string body = testing::read_file(kong_unit / "real-responses" / name);
     auto res = provider_for(conf).from_upstream(body, t);
     ASSERT_TRUE(res.has_value()) << name;
@@ -282,7 +289,7 @@ struct stream_run {
   config::ai_proxy_config conf = make_conf(provider_kind::openai, route_type::llm_v1_chat);
   bool wants_usage = false;
   std::unique_ptr<stream_translator> make() {
-    const target t{conf, conf.model.options, "gpt-4o", true, wants_usage};
+    const target t{conf, conf.model.options, "gpt-4o", true, wants_usage, 0, {}};
     return provider_for(conf).make_stream_translator(t);
   }
 };
@@ -393,7 +400,7 @@ TEST(stream_translator, text_is_collected_only_with_log_payloads) {
 
 TEST(from_upstream, missing_choices_uses_kongs_wording) {
   const auto conf = make_conf(provider_kind::openai, route_type::llm_v1_chat);
-  const target t{conf, conf.model.options, "m", false, false};
+  const target t{conf, conf.model.options, "m", false, false, 0, {}};
   auto r = provider_for(conf).from_upstream(R"({"choices":{}})", t);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().status, 502);
@@ -405,33 +412,26 @@ TEST(from_upstream, missing_choices_uses_kongs_wording) {
   EXPECT_EQ(arr.error().status, 502);
 }
 
-TEST(registry, openai_compatible_kinds_and_explicit_failures) {
+TEST(registry, each_provider_and_format_has_its_own_translator) {
   auto conf = make_conf(provider_kind::openai, route_type::llm_v1_chat);
-  const auto message_for = [&](provider_kind p, std::string fmt) {
+  const auto pick = [&](provider_kind p, std::string fmt) -> const provider* {
     conf.model.provider = p;
     conf.model.options.mistral_format = fmt;
     conf.model.options.llama2_format = fmt;
-    const target t{conf, conf.model.options, "m", false, false};
-    const header_list h;
-    const auto body = boost::json::parse(R"({"messages":[{"role":"user","content":"x"}]})");
-    auto r = provider_for(conf).to_upstream(client_request{body.as_object(), h, {}}, t);
-    return r.has_value() ? std::string("ok") : r.error().message;
+    return &provider_for(conf);
   };
-  EXPECT_EQ(message_for(provider_kind::openai, ""), "ok");
-  EXPECT_EQ(message_for(provider_kind::mistral, "openai"), "ok");
-  EXPECT_EQ(message_for(provider_kind::anthropic, ""), "provider anthropic is not available");
-  EXPECT_EQ(message_for(provider_kind::gemini, ""), "provider gemini is not available");
-  EXPECT_EQ(message_for(provider_kind::bedrock, ""), "provider bedrock is not available");
-  EXPECT_EQ(message_for(provider_kind::cohere, ""), "provider cohere is not available");
-  EXPECT_EQ(message_for(provider_kind::huggingface, ""), "provider huggingface is not available");
-  EXPECT_EQ(message_for(provider_kind::mistral, "ollama"),
-            "provider mistral is not available with this mistral_format");
-  EXPECT_EQ(message_for(provider_kind::llama2, "raw"),
-            "provider llama2 is not available with this llama2_format");
-  conf.model.provider = provider_kind::anthropic;
-  const target t{conf, conf.model.options, "m", true, false};
-  std::string out;
-  EXPECT_FALSE(provider_for(conf).make_stream_translator(t)->on_event(data("{}"), out));
+  const provider* openai = pick(provider_kind::openai, "");
+  EXPECT_NE(pick(provider_kind::azure, ""), openai);
+  EXPECT_NE(pick(provider_kind::mistral, "openai"), openai);
+  EXPECT_NE(pick(provider_kind::llama2, "openai"), openai);
+  EXPECT_EQ(pick(provider_kind::anthropic, ""), &anthropic_provider());
+  EXPECT_EQ(pick(provider_kind::gemini, ""), &gemini_provider());
+  EXPECT_EQ(pick(provider_kind::bedrock, ""), &bedrock_provider());
+  EXPECT_EQ(pick(provider_kind::cohere, ""), &cohere_provider());
+  EXPECT_EQ(pick(provider_kind::huggingface, ""), &huggingface_provider());
+  EXPECT_EQ(pick(provider_kind::mistral, "ollama"), &ollama_provider());
+  EXPECT_EQ(pick(provider_kind::llama2, "ollama"), &ollama_provider());
+  EXPECT_EQ(pick(provider_kind::llama2, "raw"), &llama2_raw_provider());
 }
 
 }  // namespace
