@@ -1,6 +1,7 @@
 // OpenAI-compatible translator: endpoint, headers, body rewrite, response and stream
 // passthrough with usage reading (see openai.hpp). Pure: no I/O.
 #include "aiproxy/providers/openai.hpp"
+#include "aiproxy/providers/openai_shapes.hpp"
 
 #include "aiproxy/json/rewrite.hpp"
 #include "aiproxy/json/usage_reader.hpp"
@@ -23,32 +24,6 @@ namespace {
 
 using config::provider_kind;
 using config::route_type;
-
-// Client headers never forwarded: hop-by-hop ones, framing, and what the gateway sets itself.
-constexpr std::array<std::string_view, 13> dropped_headers = {
-    "connection",
-    "keep-alive",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "proxy-authorization",
-    "proxy-connection",
-    "host",
-    "content-length",
-    "accept-encoding",
-    "expect",
-    "content-type",
-};
-
-bool is_dropped(std::string_view name) noexcept {
-  for (const auto d : dropped_headers) {
-    if (iequals(name, d)) {
-      return true;
-    }
-  }
-  return false;
-}
 
 std::string_view operation_path(route_type t) noexcept {
   switch (t) {
@@ -269,11 +244,7 @@ result<upstream_request> openai_compatible_provider::to_upstream(const client_re
   }
   upstream_request out;
   out.headers.reserve(req.headers.size() + 4);
-  for (const auto& [name, value] : req.headers.fields()) {
-    if (!is_dropped(name)) {
-      out.headers.add(name, value);
-    }
-  }
+  forward_client_headers(req.headers, out.headers);
   out.headers.set("Content-Type", "application/json");
   out.headers.set("Accept-Encoding", "identity");
   const auto body_auth = apply_auth(t.conf.auth, out.headers, ep->query, req.body);

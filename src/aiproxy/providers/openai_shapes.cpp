@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <array>
 #include <charconv>
 #include <cstring>
 
@@ -76,6 +77,36 @@ void write_finish_reason(std::string& out, std::string_view reason) {
 }  // namespace
 
 // ---------------------------------------------------------------- reading the request
+
+void forward_client_headers(const header_list& in, header_list& out) {
+  static constexpr std::array<std::string_view, 13> dropped = {
+      "connection",
+      "keep-alive",
+      "te",
+      "trailer",
+      "transfer-encoding",
+      "upgrade",
+      "proxy-authorization",
+      "proxy-connection",
+      "host",
+      "content-length",
+      "accept-encoding",
+      "expect",
+      "content-type",
+  };
+  for (const auto& [name, value] : in.fields()) {
+    bool drop = false;
+    for (const auto d : dropped) {
+      if (iequals(name, d)) {
+        drop = true;
+        break;
+      }
+    }
+    if (!drop) {
+      out.add(name, value);
+    }
+  }
+}
 
 std::optional<double> tuning_number(const boost::json::object& body, std::string_view key,
                                     std::optional<double> configured,

@@ -5,6 +5,7 @@
 // content, tool-call deltas, the finish chunk, the usage chunk and [DONE]).
 // Pure: no I/O, no clock; ids and timestamps come from the target.
 
+#include "aiproxy/core/headers.hpp"
 #include "aiproxy/json/usage.hpp"
 #include "aiproxy/providers/provider.hpp"
 
@@ -19,6 +20,11 @@
 namespace aiproxy::providers {
 
 // ---------------------------------------------------------------- reading the request
+
+/// Copies the client's headers that go upstream into `out`: all but hop-by-hop and framing
+/// headers, Host, Accept-Encoding, Expect and Content-Type (the gateway sets those itself).
+/// Client credentials are dealt with by apply_auth.
+void forward_client_headers(const header_list& in, header_list& out);
 
 /// The value to send for a tuning field (`temperature`, `top_p`, `max_tokens`, …): the client's
 /// when it set one and the precedence is `request`, else the configured one, else the client's.
