@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -1732,6 +1733,16 @@ ai_proxy_config loader::parse_ai_proxy(const YAML::Node& n, const std::string& p
       has_placeholders(o.bedrock.aws_sts_endpoint_url) ||
       has_placeholders(o.bedrock.performance_config_latency);
 
+  // Bedrock's region, like the AWS SDKs: the option, else AWS_REGION, else AWS_DEFAULT_REGION.
+  if (c.model.provider == provider_kind::bedrock && o.bedrock.aws_region.empty()) {
+    for (const char* name : {"AWS_REGION", "AWS_DEFAULT_REGION"}) {
+      if (const char* v = std::getenv(name); v != nullptr && *v != '\0') {
+        c.model.options.bedrock.aws_region = v;
+        break;
+      }
+    }
+  }
+
   if (provider_ok && route_type_ok && llm_format_ok) {
     check_ai_proxy(c, path, provider_ok, azure_api_version_null, false);
   } else if (provider_ok) {
@@ -1782,6 +1793,11 @@ void loader::check_ai_proxy(const ai_proxy_config& c, const std::string& path, b
   }
   if (p == provider_kind::anthropic) {
     require(!o.anthropic_version.empty(), "anthropic_version", "anthropic");
+  }
+  if (p == provider_kind::bedrock && o.bedrock.aws_region.empty()) {
+    add(key_path(options, "bedrock.aws_region"),
+        "must set 'model.options.bedrock.aws_region' for bedrock provider, or AWS_REGION in "
+        "the environment");
   }
   if (p == provider_kind::azure) {
     require(!o.azure_instance.empty(), "azure_instance", "azure");

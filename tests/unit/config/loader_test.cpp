@@ -342,13 +342,46 @@ TEST(loader_support, native_formats_are_rejected_until_they_are_built) {
 }
 
 TEST(loader_support, available_providers_load) {
-  for (std::string model : {R"({"provider":"openai"})",
-                            R"({"provider":"mistral","options":{"mistral_format":"openai"}})",
-                            R"({"provider":"llama2","options":{"llama2_format":"openai",
+  for (std::string model :
+       {R"({"provider":"openai"})",
+        R"({"provider":"mistral","options":{"mistral_format":"openai"}})",
+        R"({"provider":"llama2","options":{"llama2_format":"openai",
                                 "upstream_url":"http://localhost:11434"}})",
-                            R"({"provider":"mock"})"}) {
+        R"({"provider":"mock"})",
+        R"({"provider":"anthropic","options":{"anthropic_version":"2023-06-01"}})",
+        R"({"provider":"cohere"})", R"({"provider":"gemini"})",
+        R"({"provider":"gemini","options":{"gemini":{"api_endpoint":
+                                "us-central1-aiplatform.googleapis.com","project_id":"p",
+                                "location_id":"us-central1"}}})",
+        R"({"provider":"bedrock","options":{"bedrock":{"aws_region":"us-east-1"}}})",
+        R"({"provider":"huggingface"})",
+        R"({"provider":"mistral","options":{"mistral_format":"ollama"}})",
+        R"({"provider":"llama2","options":{"llama2_format":"ollama",
+                                "upstream_url":"http://localhost:11434"}})",
+        R"({"provider":"llama2","options":{"llama2_format":"raw",
+                                "upstream_url":"http://localhost:8080/generate"}})"}) {
     EXPECT_NO_THROW(load_config_string(chat(R"("model":)" + model), "t")) << model;
   }
+}
+
+TEST(loader_bedrock, region_comes_from_the_option_or_the_environment) {
+  ::unsetenv("AWS_REGION");
+  ::unsetenv("AWS_DEFAULT_REGION");
+  const std::string no_region = chat(R"("model":{"provider":"bedrock","name":"m"})");
+  expect_problem(no_region, cfg + ".model.options.bedrock.aws_region",
+                 "must set 'model.options.bedrock.aws_region' for bedrock provider, or "
+                 "AWS_REGION in the environment");
+  ::setenv("AWS_DEFAULT_REGION", "eu-west-3", 1);
+  const auto from_default = load_config_string(no_region, "t");
+  ::setenv("AWS_REGION", "eu-central-1", 1);
+  const auto from_region = load_config_string(no_region, "t");
+  ::unsetenv("AWS_REGION");
+  ::unsetenv("AWS_DEFAULT_REGION");
+  const auto region_of = [](const gateway_config& g) {
+    return std::get<ai_proxy_config>(g.plugins.at(0).config).model.options.bedrock.aws_region;
+  };
+  EXPECT_EQ(region_of(from_default), "eu-west-3");
+  EXPECT_EQ(region_of(from_region), "eu-central-1");
 }
 
 // ------------------------------------------------------------------ templates
