@@ -1,5 +1,6 @@
 #pragma once
-// The ollama translator (skeleton: its author replaces this file). Pure: no I/O.
+// The Ollama translator (llama2 and mistral with format `ollama`): chat to `/api/chat`,
+// completions to `/api/generate`, embeddings to `/api/embed`, NDJSON streams. Pure: no I/O.
 
 #include "aiproxy/providers/provider.hpp"
 
