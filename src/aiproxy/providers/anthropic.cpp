@@ -803,6 +803,7 @@ class messages_stream final : public stream_translator {
         }
         if (const auto* u = object_at(*m, "usage")) {
           counters_.read(*u);
+          summary_.usage = counters_.to_usage();
         }
       }
     } else if (p.type == "content_block_start") {
@@ -817,10 +818,10 @@ class messages_stream final : public stream_translator {
       }
       if (const auto* u = object_at(obj, "usage")) {
         counters_.read(*u);
+        summary_.usage = counters_.to_usage();
       }
     } else if (p.type == "message_stop") {
       done_ = true;
-      summary_.usage = counters_.to_usage();
       summary_.finish_reason = std::string(anthropic_finish_reason(stop_reason_, tools_ > 0));
       w_.finish(out, summary_.finish_reason, summary_.usage);
     } else if (p.type == "error") {
@@ -832,7 +833,6 @@ class messages_stream final : public stream_translator {
   }
 
   result<void> finish(std::string&) override {
-    summary_.usage = counters_.to_usage();
     if (!done_) {
       return error::bad_gateway("anthropic stream ended before its final event",
                                 "incomplete_stream");
