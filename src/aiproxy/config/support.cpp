@@ -34,7 +34,7 @@ std::optional<std::string> not_yet_supported(const ai_proxy_config& c) {
       }
       break;
     case provider_kind::anthropic:
-      return not_yet(c.model.provider);  // anthropic
+      break;
     case provider_kind::cohere:
       return not_yet(c.model.provider);  // cohere
     case provider_kind::gemini:
