@@ -38,7 +38,7 @@ std::optional<std::string> not_yet_supported(const ai_proxy_config& c) {
     case provider_kind::cohere:
       return not_yet(c.model.provider);  // cohere
     case provider_kind::gemini:
-      return not_yet(c.model.provider);  // gemini
+      break;  // gemini
     case provider_kind::bedrock:
       return not_yet(c.model.provider);  // bedrock
     case provider_kind::huggingface:

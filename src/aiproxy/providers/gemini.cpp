@@ -89,14 +89,24 @@ bool is_vertex(const config::gemini_options& g) {
 
 // ---------------------------------------------------------------- the endpoint
 
+// A model id as one path segment: percent-encoded, except '@' (a path character Vertex model
+// versions use, `claude-3@20240229`).
+std::string model_segment(std::string_view id) {
+  std::string enc = percent_encode(id);
+  for (auto pos = enc.find("%40"); pos != std::string::npos; pos = enc.find("%40", pos + 1)) {
+    enc.replace(pos, 3, "@");
+  }
+  return enc;
+}
+
 // `models/{id}` for the public API; a leading `models/` or `tunedModels/` is kept.
 std::string public_model_path(std::string_view model) {
   for (const std::string_view prefix : {"models/", "tunedModels/"}) {
     if (starts_with(model, prefix)) {
-      return std::string(prefix) + percent_encode(model.substr(prefix.size()));
+      return std::string(prefix) + model_segment(model.substr(prefix.size()));
     }
   }
-  return "models/" + percent_encode(model);
+  return "models/" + model_segment(model);
 }
 
 // `publishers/google/models/{id}` for Vertex; `publishers/{p}/models/{id}` and `models/{id}` are
@@ -107,13 +117,13 @@ std::string vertex_model_path(std::string_view model) {
     const auto slash = rest.find("/models/");
     if (slash != std::string_view::npos && slash > 0) {
       return "publishers/" + percent_encode(rest.substr(0, slash)) + "/models/" +
-             percent_encode(rest.substr(slash + std::string_view("/models/").size()));
+             model_segment(rest.substr(slash + std::string_view("/models/").size()));
     }
   }
   if (starts_with(model, "models/")) {
     model.remove_prefix(std::string_view("models/").size());
   }
-  return "publishers/google/models/" + percent_encode(model);
+  return "publishers/google/models/" + model_segment(model);
 }
 
 bool is_host_port(std::string_view s) {
@@ -836,6 +846,9 @@ std::optional<google_error> read_google_error(const boost::json::value& v) {
     return std::nullopt;
   }
   const auto& e = o->at("error").get_object();
+  if (!e.contains("status") && e.contains("type")) {
+    return std::nullopt;  // already OpenAI-shaped (an OpenAI-compatible proxy in front)
+  }
   google_error g;
   g.message = std::string(str_of(e, "message"));
   g.status = std::string(str_of(e, "status"));
@@ -989,6 +1002,9 @@ class gemini final : public provider {
     }
     translated_response out;
     out.summary.response_model = std::string(str_of(*obj, "modelVersion"));
+    if (out.summary.response_model.empty()) {
+      out.summary.response_model = t.model;
+    }
     if (const auto* um = obj->if_contains("usageMetadata"); um != nullptr && um->is_object()) {
       out.summary.usage = gemini_usage(um->get_object());
     }
