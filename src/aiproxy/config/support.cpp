@@ -36,7 +36,7 @@ std::optional<std::string> not_yet_supported(const ai_proxy_config& c) {
     case provider_kind::anthropic:
       break;
     case provider_kind::cohere:
-      return not_yet(c.model.provider);  // cohere
+      break;
     case provider_kind::gemini:
       break;  // gemini
     case provider_kind::bedrock:
