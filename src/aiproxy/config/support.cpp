@@ -40,7 +40,7 @@ std::optional<std::string> not_yet_supported(const ai_proxy_config& c) {
     case provider_kind::gemini:
       break;  // gemini
     case provider_kind::bedrock:
-      return not_yet(c.model.provider);  // bedrock
+      break;  // bedrock
     case provider_kind::huggingface:
       return not_yet(c.model.provider);  // huggingface
   }
