@@ -1,6 +1,7 @@
 // The ai-proxy request flow. Stages run once, in order, as plain co_await calls:
-// body -> parse -> validate -> streaming policy -> templates -> model -> translate -> upstream
-// -> translate back (whole or streamed) -> record usage, cost and latencies.
+// body -> parse -> validate -> streaming policy -> templates -> model -> translate -> cloud
+// identity (token, SigV4) -> upstream -> translate back (whole or streamed) -> record usage, cost,
+// latencies.
 
 #include "aiproxy/plugins/ai_proxy.hpp"
 
@@ -11,6 +12,8 @@
 #include "aiproxy/providers/request_validation.hpp"
 #include "aiproxy/stream/decoder.hpp"
 #include "aiproxy/stream/sse_writer.hpp"
+#include "aiproxy/upstream/cloud_identity.hpp"
+#include "aiproxy/upstream/sigv4.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -21,6 +24,7 @@
 #include <boost/url/parse_query.hpp>
 
 #include <chrono>
+#include <cstdlib>
 
 namespace aiproxy::plugins {
 
@@ -463,7 +467,34 @@ asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& cal
     ai.request_payload = loggable_request(up->body, conf.auth);
   }
 
-  // 8. Call the provider.
+  // 8. Cloud identities: a fetched bearer token (Vertex AI, Azure Entra ID), then SigV4 over
+  // the final request (Bedrock).
+  if (upstream::needs_cloud_token(conf) && services.identity != nullptr) {
+    auto token = co_await services.identity->bearer_token(conf, call.timeouts);
+    if (!token) {
+      co_await f.fail(token.error());
+      co_return;
+    }
+    if (!token->empty()) {
+      up->headers.set("Authorization", "Bearer " + *token);
+    }
+  }
+  if (up->aws_sigv4) {
+    auto creds =
+        upstream::aws_credentials_from(conf.auth, [](const char* n) { return std::getenv(n); });
+    if (!creds) {
+      co_await f.fail(error::internal(
+          "no AWS credentials for provider bedrock: set auth.aws_access_key_id and "
+          "auth.aws_secret_access_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"));
+      co_return;
+    }
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    upstream::sign_sigv4(*up, *creds, up->aws_sigv4->region, up->aws_sigv4->service, now);
+  }
+
+  // 9. Call the provider.
   const auto sent_at = clock::now();
   auto exch = co_await services.client->send(*up, call.timeouts);
   if (!exch) {
@@ -474,7 +505,7 @@ asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& cal
   upstream::exchange& ex = **exch;
   const int status = ex.head().status;
 
-  // 9a. Upstream errors pass through with their status and body.
+  // 10a. Upstream errors pass through with their status and body.
   if (status < 200 || status > 299) {
     auto err_body = co_await ex.read_all(max_error_body_bytes);
     record.upstream_latency_ms = ms_since(sent_at);
@@ -496,7 +527,7 @@ asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& cal
     co_return;
   }
 
-  // 9b. Streams.
+  // 10b. Streams.
   if (stream) {
     auto content_type = ex.head().headers.get("content-type").value_or("");
     stream::framing framing = up->framing;
@@ -518,7 +549,7 @@ asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& cal
     co_return;
   }
 
-  // 9c. Whole responses.
+  // 10c. Whole responses.
   auto resp_body = co_await ex.read_all(max_response_body_bytes);
   record.upstream_latency_ms = ms_since(sent_at);
   ai.llm_latency_ms = static_cast<std::int64_t>(record.upstream_latency_ms);

@@ -14,7 +14,8 @@
 
 namespace aiproxy::upstream {
 class client;
-}
+class identity_tokens;
+}  // namespace aiproxy::upstream
 
 namespace aiproxy::plugins {
 
@@ -33,6 +34,7 @@ struct runtime_config {
 struct worker_services {
   std::size_t index = 0;  // worker number: its log queue
   upstream::client* client = nullptr;
+  upstream::identity_tokens* identity = nullptr;  // cloud tokens (Vertex, Azure Entra ID)
   observability::metrics_registry* metrics = nullptr;
   observability::log_writer* logs = nullptr;
   std::string access_log;  // destination of access log lines ("-" = stdout, empty = off)

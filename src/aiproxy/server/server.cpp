@@ -9,6 +9,7 @@
 #include "aiproxy/plugins/gateway_handler.hpp"
 #include "aiproxy/server/control_api.hpp"
 #include "aiproxy/upstream/client.hpp"
+#include "aiproxy/upstream/cloud_identity.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -110,6 +111,7 @@ struct worker {
   asio::io_context ioc{1};
   std::unique_ptr<tcp::acceptor> acceptor;
   std::unique_ptr<upstream::client> client;
+  std::unique_ptr<upstream::identity_tokens> identity;
   observability::metrics_registry metrics;
   http::session_tracker tracker;
   std::unique_ptr<plugins::gateway_handler> handler;
@@ -225,9 +227,11 @@ int run(const server_options& options) {
       proxy_ep = w->acceptor->local_endpoint();
     }
     w->client = std::make_unique<upstream::client>(w->ioc, client_options);
+    w->identity = std::make_unique<upstream::identity_tokens>(*w->client);
     plugins::worker_services services;
     services.index = i;
     services.client = w->client.get();
+    services.identity = w->identity.get();
     services.metrics = &w->metrics;
     services.logs = &logs;
     services.access_log = access_log;
