@@ -22,15 +22,15 @@ std::optional<std::string> not_yet_supported(const ai_proxy_config& c) {
       break;
     case provider_kind::mistral:
       if (o.mistral_format == "ollama") {
-        return "model.options.mistral_format 'ollama' is not supported yet";  // ollama
+        break;  // ollama
       }
       break;
     case provider_kind::llama2:
       if (o.llama2_format == "ollama") {
-        return "model.options.llama2_format 'ollama' is not supported yet";  // ollama
+        break;  // ollama
       }
       if (o.llama2_format == "raw") {
-        return "model.options.llama2_format 'raw' is not supported yet";  // llama2_raw
+        break;  // llama2_raw
       }
       break;
     case provider_kind::anthropic:
@@ -42,7 +42,7 @@ std::optional<std::string> not_yet_supported(const ai_proxy_config& c) {
     case provider_kind::bedrock:
       break;  // bedrock
     case provider_kind::huggingface:
-      return not_yet(c.model.provider);  // huggingface
+      break;  // huggingface
   }
   if (c.llm_format != "openai") {
     return "llm_format '" + c.llm_format + "' is not supported yet: only 'openai' is";
