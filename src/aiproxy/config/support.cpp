@@ -7,7 +7,7 @@ namespace aiproxy::config {
 
 namespace {
 
-std::string not_yet(provider_kind p) {
+[[maybe_unused]] std::string not_yet(provider_kind p) {
   return "model.provider '" + std::string(to_string(p)) + "' is not supported yet";
 }
 
