@@ -432,7 +432,8 @@ asio::awaitable<result<std::string>> identity_tokens::bearer_token(
     e.refresh_at = now + failed_refresh_backoff_s;
     f->outcome.emplace(e.token);
   } else {
-    log::warn(fetched.error().message);
+    if (fetched.error().status != 500)  // a misconfiguration is reported to the client instead
+      log::warn(fetched.error().message);
     f->outcome.emplace(fetched.error());
   }
   co_return *f->outcome;

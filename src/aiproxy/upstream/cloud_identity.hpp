@@ -96,6 +96,7 @@ result<access_token> parse_token_response(int status, std::string_view body, std
 /// Callers on the same worker that need a token while it is being fetched wait for that fetch
 /// instead of starting another; while a still-valid token is being refreshed, they get the
 /// cached one at once. A failed refresh keeps serving the old token until it expires.
+/// It must outlive every bearer_token call in progress (it lives as long as its worker).
 class identity_tokens {
  public:
   using getenv_fn = std::function<const char*(const char*)>;

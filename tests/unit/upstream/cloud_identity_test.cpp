@@ -302,42 +302,51 @@ TEST(cloud_identity, configs_without_a_cloud_identity_need_no_token) {
 }
 
 TEST(cloud_identity, google_key_from_config_else_environment) {
+  const identity_env no_env;
   identity_env env;
   env.gcp_service_account = "{from env}";
-  auto from_conf = resolve_identity(gemini_conf("{from conf}"), env);
+  const auto c_from_conf = gemini_conf("{from conf}");  // the identity points into it
+  auto from_conf = resolve_identity(c_from_conf, env);
   ASSERT_TRUE(from_conf);
   EXPECT_EQ(from_conf->kind, identity_kind::google_service_account);
   EXPECT_EQ(from_conf->service_account_json, "{from conf}");
-  auto from_env = resolve_identity(gemini_conf(""), env);
+  const auto c_from_env = gemini_conf("");  // the identity points into it
+  auto from_env = resolve_identity(c_from_env, env);
   ASSERT_TRUE(from_env);
   EXPECT_EQ(from_env->service_account_json, "{from env}");
   EXPECT_EQ(from_env->service_account_source, "GCP_SERVICE_ACCOUNT");
-  auto neither = resolve_identity(gemini_conf(""), identity_env{});
+  const auto c_neither = gemini_conf("");  // the identity points into it
+  auto neither = resolve_identity(c_neither, no_env);
   ASSERT_FALSE(neither);
   EXPECT_EQ(neither.error().status, 500);
 }
 
 TEST(cloud_identity, azure_client_credentials_or_managed_identity) {
+  const identity_env no_env;
   identity_env env;
-  auto cc = resolve_identity(azure_conf("cid", "csecret", "tid"), env);
+  const auto c_cc = azure_conf("cid", "csecret", "tid");  // the identity points into it
+  auto cc = resolve_identity(c_cc, env);
   ASSERT_TRUE(cc);
   EXPECT_EQ(cc->kind, identity_kind::azure_client_credentials);
 
   env.azure_client_secret = "envsecret";
   env.azure_tenant_id = "envtenant";
   env.azure_client_id = "envcid";
-  auto from_env = resolve_identity(azure_conf(), env);
+  const auto c_from_env = azure_conf();  // the identity points into it
+  auto from_env = resolve_identity(c_from_env, env);
   ASSERT_TRUE(from_env);
   EXPECT_EQ(from_env->kind, identity_kind::azure_client_credentials);
   EXPECT_EQ(from_env->client_id, "envcid");
   EXPECT_EQ(from_env->tenant_id, "envtenant");
 
-  auto mi = resolve_identity(azure_conf("user-assigned"), identity_env{});
+  const auto c_mi = azure_conf("user-assigned");  // the identity points into it
+  auto mi = resolve_identity(c_mi, no_env);
   ASSERT_TRUE(mi);
   EXPECT_EQ(mi->kind, identity_kind::azure_managed_identity);
   EXPECT_EQ(mi->client_id, "user-assigned");
 
-  auto partial = resolve_identity(azure_conf("cid", "csecret"), identity_env{});
+  const auto c_partial = azure_conf("cid", "csecret");  // the identity points into it
+  auto partial = resolve_identity(c_partial, no_env);
   ASSERT_FALSE(partial);
   EXPECT_EQ(partial.error().status, 500);
   EXPECT_EQ(partial.error().message.find("csecret"), std::string::npos);
