@@ -4,6 +4,7 @@
 
 #include "aiproxy/providers/cohere.hpp"
 #include "aiproxy/providers/provider.hpp"
+#include "aiproxy/stream/decoder.hpp"
 
 #include <gtest/gtest.h>
 
@@ -490,6 +491,48 @@ TEST(cohere_stream, v1_ndjson_and_generate) {
   run = run_stream(f, {{"", "not json", ""}});
   ASSERT_TRUE(run.err);
   EXPECT_EQ(run.err->status, 502);
+}
+
+// The recorded streams of the golden cases, decoded with the reads split at every byte: the
+// client sees exactly what one read gives.
+std::string translate_split(fixture& f, std::string_view bytes, stream::framing framing,
+                            std::size_t step) {
+  auto dec = stream::make_decoder(framing);
+  const auto t = f.tgt();
+  auto tr = cohere_provider().make_stream_translator(t);
+  std::string out;
+  std::vector<stream::event> events;
+  for (std::size_t i = 0; i < bytes.size(); i += step) {
+    EXPECT_TRUE(dec->feed(bytes.substr(i, step), events).has_value());
+    for (const auto& ev : events) {
+      EXPECT_TRUE(tr->on_event(ev, out).has_value());
+    }
+    events.clear();
+  }
+  EXPECT_TRUE(dec->finish(events).has_value());
+  for (const auto& ev : events) {
+    EXPECT_TRUE(tr->on_event(ev, out).has_value());
+  }
+  EXPECT_TRUE(tr->finish(out).has_value());
+  return out;
+}
+
+TEST(cohere_stream, recorded_streams_split_at_every_byte) {
+  const auto dir = testing::source_dir() / "tests/golden/cohere";
+  fixture f;
+  f.stream = true;
+  f.wants_usage = true;
+  const auto sse = testing::read_file(dir / "stream_parallel_tools/upstream_stream.sse");
+  const auto whole = translate_split(f, sse, stream::framing::sse, sse.size());
+  EXPECT_NE(whole.find("\"finish_reason\":\"tool_calls\""), std::string::npos);
+  EXPECT_EQ(translate_split(f, sse, stream::framing::sse, 1), whole);
+  EXPECT_EQ(translate_split(f, sse, stream::framing::sse, 7), whole);
+
+  f.conf = make_conf(route_type::llm_v1_chat, "https://api.cohere.com/v1/chat");
+  const auto nd = testing::read_file(dir / "stream_v1/upstream_stream.ndjson");
+  const auto whole_nd = translate_split(f, nd, stream::framing::ndjson, nd.size());
+  EXPECT_NE(whole_nd.find("Hello"), std::string::npos);
+  EXPECT_EQ(translate_split(f, nd, stream::framing::ndjson, 1), whole_nd);
 }
 
 // ---------------------------------------------------------------- errors
