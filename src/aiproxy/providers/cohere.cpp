@@ -554,7 +554,8 @@ result<bj::object> v1_chat_body(const bj::object& body, const target& t) {
       break;
     }
   }
-  if (!last || string_at(arr[*last].as_object(), "role") != "user") {
+  const auto* last_msg = last ? arr[*last].if_object() : nullptr;
+  if (last_msg == nullptr || string_at(*last_msg, "role") != "user") {
     return error::bad_request(
         "Cohere's v1 chat API needs the last non-system message to come from the user");
   }

@@ -246,6 +246,8 @@ TEST(cohere_request, v1_rejects_what_it_cannot_say) {
     {"role":"assistant","content":"b"}]})")
                 .find("last non-system message"),
             std::string::npos);
+  EXPECT_NE(f.bad_request(R"({"messages":[{"role":"user","content":"a"},7]})").find("last"),
+            std::string::npos);
   EXPECT_NE(f.bad_request(R"({"messages":[{"role":"user","content":[
     {"type":"image_url","image_url":{"url":"https://x/y.png"}}]}]})")
                 .find("v2"),
