@@ -8,6 +8,7 @@
 #include "aiproxy/config/templating.hpp"
 #include "aiproxy/core/ids.hpp"
 #include "aiproxy/providers/mock.hpp"
+#include "aiproxy/providers/openai_shapes.hpp"
 #include "aiproxy/providers/provider.hpp"
 #include "aiproxy/providers/request_validation.hpp"
 #include "aiproxy/stream/decoder.hpp"
@@ -574,6 +575,15 @@ asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& cal
   if (conf.model_name_header) {
     headers.add("X-Kong-LLM-Model",
                 std::string(config::to_string(conf.model.provider)) + "/" + *model);
+  }
+  // Translated embeddings come back as floats; the OpenAI SDKs ask for base64 by default.
+  if (translated->body && conf.route_type == config::route_type::llm_v1_embeddings) {
+    const auto* encoding = parsed.as_object().if_contains("encoding_format");
+    if (encoding != nullptr && encoding->is_string() && encoding->get_string() == "base64") {
+      if (auto b64 = providers::embeddings_to_base64(*translated->body)) {
+        translated->body = std::move(*b64);
+      }
+    }
   }
   std::string out = translated->body ? std::move(*translated->body) : std::move(*resp_body);
   if (ai.log_payloads) {

@@ -7,6 +7,7 @@
 #include "aiproxy/stream/sse_writer.hpp"
 
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
 #include <array>
@@ -408,6 +409,37 @@ std::string write_embeddings(const std::vector<std::vector<double>>& vectors,
   json::write_int(out, usage.total_tokens != 0 ? usage.total_tokens : usage.prompt_tokens);
   out.append("}}");
   return out;
+}
+
+std::optional<std::string> embeddings_to_base64(std::string_view body) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  auto* o = ec ? nullptr : v.if_object();
+  auto* data = o != nullptr ? o->if_contains("data") : nullptr;
+  if (data == nullptr || !data->is_array()) {
+    return std::nullopt;
+  }
+  for (auto& item : data->get_array()) {
+    auto* io = item.if_object();
+    auto* emb = io != nullptr ? io->if_contains("embedding") : nullptr;
+    if (emb == nullptr || !emb->is_array()) {
+      continue;
+    }
+    std::string bytes;
+    bytes.reserve(emb->get_array().size() * 4);
+    for (const auto& x : emb->get_array()) {
+      const float f = x.is_number() ? static_cast<float>(x.to_number<double>()) : 0.0F;
+      std::uint32_t bits = 0;
+      std::memcpy(&bits, &f, 4);
+      for (int b = 0; b < 4; ++b) {  // little-endian float32, as OpenAI sends it
+        bytes.push_back(static_cast<char>((bits >> (8 * b)) & 0xFF));
+      }
+    }
+    std::string encoded;
+    write_base64(encoded, bytes);
+    *emb = encoded;
+  }
+  return json::to_json(v);
 }
 
 std::string write_openai_error(std::string_view message, std::string_view type,

@@ -107,6 +107,11 @@ std::string write_embeddings(const std::vector<std::vector<double>>& vectors,
                              std::string_view model, const json::usage& usage,
                              const boost::json::object& client_body);
 
+/// Rewrites an OpenAI embeddings body written with float arrays so that every `embedding` is
+/// base64 float32, for clients that asked for `encoding_format: base64` (the OpenAI SDKs' default)
+/// while the provider answered floats. nullopt when `body` is not such a list.
+std::optional<std::string> embeddings_to_base64(std::string_view body);
+
 /// `"usage":{...}` with prompt/completion/total and the cached/reasoning details when non-zero.
 void write_usage_field(std::string& out, const json::usage& u);
 

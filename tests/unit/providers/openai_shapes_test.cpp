@@ -109,6 +109,18 @@ TEST(openai_shapes, embeddings_as_floats_or_base64) {
   EXPECT_EQ(b64.at("data").at(0).at("embedding").as_string(), "AACAPwAAAL8=");
 }
 
+TEST(openai_shapes, float_embeddings_become_base64_for_clients_that_ask) {
+  const auto body = write_embeddings({{1.0, -0.5}, {0.25}}, "m", {}, parse_json("{}").as_object());
+  const auto b64 = embeddings_to_base64(body);
+  ASSERT_TRUE(b64);
+  const auto v = parse_json(*b64);
+  EXPECT_EQ(v.at("data").at(0).at("embedding").as_string(), "AACAPwAAAL8=");
+  EXPECT_EQ(v.at("data").at(1).at("embedding").as_string(), "AACAPg==");
+  EXPECT_EQ(v.at("model").as_string(), "m");
+  EXPECT_FALSE(embeddings_to_base64(R"({"choices":[]})"));
+  EXPECT_FALSE(embeddings_to_base64("not json"));
+}
+
 TEST(openai_shapes, openai_error_body) {
   const auto v = parse_json(write_openai_error("Overloaded", "server_error", "overloaded"));
   EXPECT_EQ(v.at("error").at("message").as_string(), "Overloaded");
