@@ -300,17 +300,21 @@ asio::awaitable<void> serve_stream(flow& f, const providers::provider& provider,
       break;
     }
     if (!*more) {
-      if (auto r = decoder->finish(events); !r) {
-        stream_error = r.error();
-      } else if (translate()) {
-        if (auto fin = translator->finish(out); !fin) {
+      // Events decoded before a framing error are still translated and delivered.
+      auto r = decoder->finish(events);
+      if (translate()) {
+        if (!r) {
+          stream_error = r.error();
+        } else if (auto fin = translator->finish(out); !fin) {
           stream_error = fin.error();
         }
       }
       break;
     }
     if (auto r = decoder->feed(in, events); !r) {
-      stream_error = r.error();
+      if (translate()) {
+        stream_error = r.error();
+      }
       break;
     }
     if (!translate()) {
