@@ -30,8 +30,9 @@ function check_binary(bin) {
  * { proxy, admin, status, base_url, output(), stop() } where proxy/admin/status are "127.0.0.1:PORT",
  * base_url is "http://127.0.0.1:PORT" of the proxy listener, output() is what the process printed so
  * far, and stop() sends SIGTERM and resolves to { code, signal } once it exited (SIGKILL after 5 s).
+ * `env` adds environment variables for the gateway process (on top of this process's).
  */
-export async function start_gateway(config_yaml, { bin = process.env.AIPROXY_BIN, extra_args = [] } = {}) {
+export async function start_gateway(config_yaml, { bin = process.env.AIPROXY_BIN, extra_args = [], env = {} } = {}) {
   if (!bin) throw new Error('AIPROXY_BIN is unset');
   check_binary(bin);
   const dir = mkdtempSync(join(tmpdir(), 'aiproxy-e2e-'));
@@ -40,7 +41,7 @@ export async function start_gateway(config_yaml, { bin = process.env.AIPROXY_BIN
   writeFileSync(config_path, config_yaml);
   const args = ['run', '-c', config_path, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0',
     '--status-listen', '127.0.0.1:0', '--workers', '1', '--ready-file', ready_path, ...extra_args];
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let output = '';
   child.stdout.on('data', (d) => { output += d; });
   child.stderr.on('data', (d) => { output += d; });
