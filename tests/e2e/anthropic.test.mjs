@@ -2,34 +2,28 @@
 // chat plain and streamed, parallel tool calls and their results, JSON mode, legacy completions,
 // and Anthropic's errors passed through or normalized. Touches only its fake upstream and gateway.
 
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import OpenAI from 'openai';
 import { start_fake_anthropic } from './fake_anthropic.mjs';
-import { start_gateway, skip_reason } from './gateway.mjs';
-import { collect } from './harness.mjs';
+import { use_provider_gateway, ai_plugin, ai_route, routes_config, collect, skip_reason } from './harness.mjs';
 
 const model = 'claude-sonnet-4-20250514';
 
-function anthropic_config(upstream_url) {
-  const ai = (route_type, name, extra = {}) => ({
+function anthropic_config(upstream) {
+  const ai = (route_type, name, extra = {}) => ai_plugin({
     route_type,
     auth: { header_name: 'x-api-key', header_value: extra.key ?? 'sk-ant-upstream' },
-    logging: { log_statistics: route_type === 'llm/v1/chat', log_payloads: false },
-    ...(extra.normalize_errors ? { normalize_errors: true } : {}),
-    model: { provider: 'anthropic', name, options: { anthropic_version: '2023-06-01', upstream_url } },
+    log_statistics: route_type === 'llm/v1/chat',
+    normalize_errors: extra.normalize_errors,
+    provider: 'anthropic', model: name, options: { anthropic_version: '2023-06-01', upstream_url: upstream.url },
   });
-  const route = (name, path, config) => ({ name, paths: [path], plugins: [{ name: 'ai-proxy', config }] });
-  return JSON.stringify({
-    _format_version: '3.0',
-    routes: [
-      route('chat', '/v1/chat/completions', ai('llm/v1/chat', model)),
-      route('completions', '/v1/completions', ai('llm/v1/completions', 'claude-2.1')),
-      route('badkey', '/badkey/v1/chat/completions', ai('llm/v1/chat', model, { key: 'sk-ant-revoked' })),
-      route('overloaded', '/overloaded/v1/chat/completions', ai('llm/v1/chat', 'overloaded')),
-      route('normalized', '/normalized/v1/chat/completions', ai('llm/v1/chat', 'overloaded', { normalize_errors: true })),
-    ],
-  }, null, 2);
+  return routes_config([
+    ai_route('chat', '/v1/chat/completions', ai('llm/v1/chat', model)),
+    ai_route('completions', '/v1/completions', ai('llm/v1/completions', 'claude-2.1')),
+    ai_route('badkey', '/badkey/v1/chat/completions', ai('llm/v1/chat', model, { key: 'sk-ant-revoked' })),
+    ai_route('overloaded', '/overloaded/v1/chat/completions', ai('llm/v1/chat', 'overloaded')),
+    ai_route('normalized', '/normalized/v1/chat/completions', ai('llm/v1/chat', 'overloaded', { normalize_errors: true })),
+  ]);
 }
 
 const tools = [
@@ -38,25 +32,8 @@ const tools = [
 ];
 
 describe('anthropic through aiproxy', { skip: skip_reason() }, () => {
-  let upstream;
-  let gateway;
-  before(async () => {
-    upstream = await start_fake_anthropic();
-    try {
-      gateway = await start_gateway(anthropic_config(upstream.url));
-    } catch (err) {
-      await upstream.close();
-      upstream = null;
-      throw err;
-    }
-  });
-  after(async () => {
-    if (gateway) await gateway.stop();
-    if (upstream) await upstream.close();
-  });
-  const client = (prefix = '') => new OpenAI({
-    baseURL: `${gateway.base_url}${prefix}/v1`, apiKey: 'sk-client-key-the-gateway-replaces', maxRetries: 0, timeout: 10_000,
-  });
+  const ctx = use_provider_gateway(start_fake_anthropic, anthropic_config);
+  const { client } = ctx;
 
   it('answers a chat with the Messages API underneath', async () => {
     const r = await client().chat.completions.create({
@@ -70,7 +47,7 @@ describe('anthropic through aiproxy', { skip: skip_reason() }, () => {
     assert.equal(r.choices[0].finish_reason, 'stop');
     assert.equal(r.usage.prompt_tokens_details.cached_tokens, 3);
     assert.equal(r.usage.total_tokens, r.usage.prompt_tokens + r.usage.completion_tokens);
-    const sent = upstream.last_request();
+    const sent = ctx.upstream.last_request();
     assert.equal(sent.url, '/v1/messages');
     assert.equal(sent.headers['x-api-key'], 'sk-ant-upstream');
     assert.equal(sent.headers['anthropic-version'], '2023-06-01');
@@ -104,7 +81,7 @@ describe('anthropic through aiproxy', { skip: skip_reason() }, () => {
       ['toolu_fake1', 'get_weather', { city: 'Paris' }],
       ['toolu_fake2', 'get_time', { city: 'Paris' }],
     ]);
-    assert.deepEqual(upstream.last_request().body.tools[0], { name: 'get_weather', description: 'Current weather in a city', input_schema: tools[0].function.parameters });
+    assert.deepEqual(ctx.upstream.last_request().body.tools[0], { name: 'get_weather', description: 'Current weather in a city', input_schema: tools[0].function.parameters });
 
     messages.push(reply,
       { role: 'tool', tool_call_id: 'toolu_fake1', content: '21 C' },
@@ -112,7 +89,7 @@ describe('anthropic through aiproxy', { skip: skip_reason() }, () => {
     const second = await client().chat.completions.create({ model, messages, tools });
     assert.equal(second.choices[0].message.content, 'The tool returned: 21 C | 14:05');
     assert.equal(second.choices[0].finish_reason, 'stop');
-    const sent = upstream.last_request().body.messages;
+    const sent = ctx.upstream.last_request().body.messages;
     assert.equal(sent.length, 3, 'the two tool results share one user turn');
     assert.deepEqual(sent[1].content.map((b) => b.type), ['text', 'tool_use', 'tool_use']);
     assert.deepEqual(sent[2].content.map((b) => b.tool_use_id), ['toolu_fake1', 'toolu_fake2']);
@@ -157,7 +134,7 @@ describe('anthropic through aiproxy', { skip: skip_reason() }, () => {
     assert.equal(r.object, 'text_completion');
     assert.equal(r.choices[0].text, ' Fake Claude completes: Say hi');
     assert.equal(r.choices[0].finish_reason, 'stop');
-    assert.equal(upstream.last_request().url, '/v1/complete');
+    assert.equal(ctx.upstream.last_request().url, '/v1/complete');
     const chunks = await collect(await client().completions.create({ model: 'claude-2.1', prompt: 'Say hi', stream: true }));
     assert.equal(chunks.map((c) => c.choices[0]?.text ?? '').join(''), ' Fake Claude completes: Say hi');
     assert.equal(chunks.filter((c) => c.choices[0]?.finish_reason).length, 1);

@@ -5,40 +5,34 @@
 // Also checks the fake's signature check itself against AWS's published SigV4 test suite.
 // Touches only its fake upstream and gateway.
 
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { start_fake_bedrock, verify_sigv4, signature_mismatch_message } from './fake_bedrock.mjs';
-import { start_gateway, skip_reason } from './gateway.mjs';
-import { collect } from './harness.mjs';
+import { use_provider_gateway, ai_plugin, ai_route, routes_config, collect, skip_reason } from './harness.mjs';
 
 const model = 'anthropic.claude-3-5-haiku-20241022-v1:0';
 const arn = 'arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0';
 const embed_model = 'amazon.titan-embed-text-v2:0';
 
 function bedrock_config(upstream) {
-  const ai = (route_type, name, extra = {}) => ({
+  const ai = (route_type, name, extra = {}) => ai_plugin({
     route_type,
     auth: { aws_access_key_id: upstream.access_key_id, aws_secret_access_key: extra.secret ?? upstream.secret_access_key },
-    logging: { log_statistics: true, log_payloads: false },
-    ...(extra.normalize_errors ? { normalize_errors: true } : {}),
-    model: { provider: 'bedrock', name, options: { upstream_url: upstream.url, bedrock: { aws_region: 'us-east-1' } } },
+    normalize_errors: extra.normalize_errors,
+    provider: 'bedrock', model: name, options: { upstream_url: upstream.url, bedrock: { aws_region: 'us-east-1' } },
   });
-  const route = (name, path, config) => ({ name, paths: [path], plugins: [{ name: 'ai-proxy', config }] });
   const wrong = 'fake/bedrock+secret/KEY0123456789abcdefgX';
-  return JSON.stringify({
-    _format_version: '3.0',
-    routes: [
-      route('chat', '/v1/chat/completions', ai('llm/v1/chat', model)),
-      route('arn', '/arn/v1/chat/completions', ai('llm/v1/chat', arn)),
-      route('embeddings', '/v1/embeddings', ai('llm/v1/embeddings', embed_model)),
-      route('badsecret', '/badsecret/v1/chat/completions', ai('llm/v1/chat', model, { secret: wrong })),
-      route('badsecret-normalized', '/badsecret-normalized/v1/chat/completions',
-        ai('llm/v1/chat', model, { secret: wrong, normalize_errors: true })),
-    ],
-  }, null, 2);
+  return routes_config([
+    ai_route('chat', '/v1/chat/completions', ai('llm/v1/chat', model)),
+    ai_route('arn', '/arn/v1/chat/completions', ai('llm/v1/chat', arn)),
+    ai_route('embeddings', '/v1/embeddings', ai('llm/v1/embeddings', embed_model)),
+    ai_route('badsecret', '/badsecret/v1/chat/completions', ai('llm/v1/chat', model, { secret: wrong })),
+    ai_route('badsecret-normalized', '/badsecret-normalized/v1/chat/completions',
+      ai('llm/v1/chat', model, { secret: wrong, normalize_errors: true })),
+  ]);
 }
 
 const tools = [
@@ -89,25 +83,8 @@ describe('the fake Bedrock signature check', () => {
 });
 
 describe('bedrock through aiproxy', { skip: skip_reason() }, () => {
-  let upstream;
-  let gateway;
-  before(async () => {
-    upstream = await start_fake_bedrock();
-    try {
-      gateway = await start_gateway(bedrock_config(upstream));
-    } catch (err) {
-      await upstream.close();
-      upstream = null;
-      throw err;
-    }
-  });
-  after(async () => {
-    if (gateway) await gateway.stop();
-    if (upstream) await upstream.close();
-  });
-  const client = (prefix = '') => new OpenAI({
-    baseURL: `${gateway.base_url}${prefix}/v1`, apiKey: 'sk-client-key-the-gateway-replaces', maxRetries: 0, timeout: 10_000,
-  });
+  const ctx = use_provider_gateway(start_fake_bedrock, bedrock_config);
+  const { client } = ctx;
 
   it('answers a chat through a signed Converse call', async () => {
     const r = await client().chat.completions.create({
@@ -116,7 +93,7 @@ describe('bedrock through aiproxy', { skip: skip_reason() }, () => {
       max_tokens: 200,
       temperature: 0.5,
     });
-    const sent = upstream.last_request();
+    const sent = ctx.upstream.last_request();
     assert.equal(sent.signature.ok, true);
     assert.equal(sent.url, '/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse');
     assert.equal(sent.model_id, model);
@@ -140,7 +117,7 @@ describe('bedrock through aiproxy', { skip: skip_reason() }, () => {
     const chunks = await collect(await client().chat.completions.create({
       model, messages: [{ role: 'user', content: 'Stream please' }], stream: true, stream_options: { include_usage: true },
     }));
-    const sent = upstream.last_request();
+    const sent = ctx.upstream.last_request();
     assert.equal(sent.signature.ok, true);
     assert.equal(sent.url, '/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse-stream');
     assert.ok(sent.writes > sent.frames, `${sent.writes} writes for ${sent.frames} frames`);
@@ -160,7 +137,7 @@ describe('bedrock through aiproxy', { skip: skip_reason() }, () => {
   it('round-trips a tool call and its result through toolUse and toolResult', async () => {
     const messages = [{ role: 'user', content: 'Weather in Paris?' }];
     const first = await client().chat.completions.create({ model, messages, tools });
-    assert.deepEqual(upstream.last_request().body.toolConfig.tools[0], {
+    assert.deepEqual(ctx.upstream.last_request().body.toolConfig.tools[0], {
       toolSpec: { name: 'get_weather', description: 'Current weather in a city', inputSchema: { json: tools[0].function.parameters } },
     });
     assert.equal(first.choices[0].finish_reason, 'tool_calls');
@@ -173,7 +150,7 @@ describe('bedrock through aiproxy', { skip: skip_reason() }, () => {
     const second = await client().chat.completions.create({ model, messages, tools });
     assert.equal(second.choices[0].message.content, 'The tool returned: 21 C and sunny');
     assert.equal(second.choices[0].finish_reason, 'stop');
-    const sent = upstream.last_request().body.messages;
+    const sent = ctx.upstream.last_request().body.messages;
     assert.deepEqual(sent.map((m) => m.role), ['user', 'assistant', 'user']);
     assert.deepEqual(sent[1].content, [
       { text: 'Let me check.' },
@@ -202,7 +179,7 @@ describe('bedrock through aiproxy', { skip: skip_reason() }, () => {
   it('puts an inference-profile ARN in the path as one escaped segment the signature covers', async () => {
     const r = await client('/arn').chat.completions.create({ model: arn, messages: [{ role: 'user', content: 'Hi ARN' }] });
     assert.equal(r.choices[0].message.content, 'Hello from fake Bedrock: Hi ARN');
-    const sent = upstream.last_request();
+    const sent = ctx.upstream.last_request();
     assert.equal(sent.signature.ok, true);
     assert.equal(sent.url, `/model/${encodeURIComponent(arn)}/converse`);
     assert.equal(sent.model_id, arn);
@@ -211,13 +188,13 @@ describe('bedrock through aiproxy', { skip: skip_reason() }, () => {
       model: arn, messages: [{ role: 'user', content: 'Hi ARN' }], stream: true,
     }));
     assert.equal(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join(''), 'Hello from fake Bedrock: Hi ARN');
-    assert.equal(upstream.last_request().url, `/model/${encodeURIComponent(arn)}/converse-stream`);
+    assert.equal(ctx.upstream.last_request().url, `/model/${encodeURIComponent(arn)}/converse-stream`);
   });
 
   it('passes the 403 of a wrong secret on to the SDK, raw or normalized', async () => {
     // Passed through as is, Bedrock's {"message"} body is not OpenAI's {"error"} shape: the SDK
     // sees the status and Bedrock's headers, and the message only with normalize_errors.
-    const raw = await fetch(`${gateway.base_url}/badsecret/v1/chat/completions`, {
+    const raw = await fetch(`${ctx.gateway.base_url}/badsecret/v1/chat/completions`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'x' }] }),
     });
     assert.equal(raw.status, 403);
@@ -226,8 +203,8 @@ describe('bedrock through aiproxy', { skip: skip_reason() }, () => {
       client('/badsecret').chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }] }),
       (err) => err instanceof OpenAI.PermissionDeniedError && err.status === 403 &&
         err.headers.get('x-amzn-errortype')?.startsWith('InvalidSignatureException:'));
-    assert.equal(upstream.last_request().signature.type, 'InvalidSignatureException');
-    assert.ok(upstream.last_request().signature.canonical_request, 'the fake got as far as comparing signatures');
+    assert.equal(ctx.upstream.last_request().signature.type, 'InvalidSignatureException');
+    assert.ok(ctx.upstream.last_request().signature.canonical_request, 'the fake got as far as comparing signatures');
     await assert.rejects(
       client('/badsecret-normalized').chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }] }),
       (err) => err instanceof OpenAI.PermissionDeniedError && err.status === 403 && err.type === 'permission_error' &&
@@ -265,7 +242,7 @@ describe('bedrock through aiproxy', { skip: skip_reason() }, () => {
 
   it('serves Titan embeddings through a signed InvokeModel call', async () => {
     const r = await client().embeddings.create({ model: embed_model, input: 'one two three', dimensions: 256, encoding_format: 'float' });
-    const sent = upstream.last_request();
+    const sent = ctx.upstream.last_request();
     assert.equal(sent.signature.ok, true);
     assert.equal(sent.url, '/model/amazon.titan-embed-text-v2%3A0/invoke');
     assert.deepEqual(sent.body, { inputText: 'one two three', dimensions: 256 });

@@ -2,16 +2,15 @@
 // (fake_identity.mjs): Gemini on Vertex AI with a Google service account (key in the config and in
 // GCP_SERVICE_ACCOUNT), and Azure OpenAI with Entra ID client credentials and an App Service
 // managed identity. Checks the bearer token upstream, token caching, streaming, and that a token
-// failure reaches the client as a 5xx without key material. Touches only its fake, its gateway
-// and, while the gateway starts, this process's environment (the gateway inherits it).
+// failure reaches the client as a 5xx without key material. Touches only its fake and its gateway
+// (whose environment has none of this process's identity variables).
 
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import OpenAI from 'openai';
 import { start_fake_identity, make_service_account, msi_header_secret } from './fake_identity.mjs';
-import { start_gateway, skip_reason } from './gateway.mjs';
-import { collect } from './harness.mjs';
+import { use_provider_gateway, ai_plugin, ai_route, routes_config, collect, skip_reason } from './harness.mjs';
 
 const vertex_model = 'gemini-2.0-flash';
 const vertex_path = `/v1/projects/proj-e2e/locations/us-central1/publishers/google/models/${vertex_model}`;
@@ -20,71 +19,44 @@ const app = { client_id: 'app-client-e2e', client_secret: 'app-secret-e2e~Zq' };
 const uami_client_id = 'uami-client-e2e';
 
 function identity_config(fake, accounts) {
-  const vertex = (auth) => ({
+  const vertex = (auth) => ai_plugin({
     route_type: 'llm/v1/chat',
     auth,
-    logging: { log_statistics: true, log_payloads: false },
-    model: {
-      provider: 'gemini',
-      name: vertex_model,
-      options: {
-        upstream_url: fake.url,
-        gemini: { api_endpoint: 'us-central1-aiplatform.googleapis.com', project_id: 'proj-e2e', location_id: 'us-central1' },
-      },
+    provider: 'gemini',
+    model: vertex_model,
+    options: {
+      upstream_url: fake.url,
+      gemini: { api_endpoint: 'us-central1-aiplatform.googleapis.com', project_id: 'proj-e2e', location_id: 'us-central1' },
     },
   });
-  const azure = (auth) => ({
+  const azure = (auth) => ai_plugin({
     route_type: 'llm/v1/chat',
     auth: { azure_use_managed_identity: true, ...auth },
-    logging: { log_statistics: true, log_payloads: false },
-    model: {
-      provider: 'azure',
-      name: 'gpt-4o',
-      options: { azure_instance: 'e2e-instance', azure_deployment_id: 'gpt4o-deploy', azure_api_version: '2024-06-01', upstream_url: fake.url },
-    },
+    provider: 'azure',
+    model: 'gpt-4o',
+    options: { azure_instance: 'e2e-instance', azure_deployment_id: 'gpt4o-deploy', azure_api_version: '2024-06-01', upstream_url: fake.url },
   });
-  const route = (name, path, config) => ({ name, paths: [path], plugins: [{ name: 'ai-proxy', config }] });
   const sa = (json) => ({ gcp_use_service_account: true, gcp_service_account_json: JSON.stringify(json) });
-  return JSON.stringify({
-    _format_version: '3.0',
-    routes: [
-      route('vertex', '/vertex/v1/chat/completions', vertex(sa(accounts.good.json))),
-      route('vertex-env', '/vertex-env/v1/chat/completions', vertex({ gcp_use_service_account: true })),
-      route('vertex-badkey', '/vertex-badkey/v1/chat/completions', vertex(sa(accounts.mismatched))),
-      route('azure', '/azure/v1/chat/completions',
-        azure({ azure_client_id: app.client_id, azure_client_secret: app.client_secret, azure_tenant_id: tenant })),
-      route('azure-badsecret', '/azure-badsecret/v1/chat/completions',
-        azure({ azure_client_id: app.client_id, azure_client_secret: 'not-the-secret', azure_tenant_id: tenant })),
-      route('azure-mi', '/azure-mi/v1/chat/completions', azure({})),
-      route('azure-uami', '/azure-uami/v1/chat/completions', azure({ azure_client_id: uami_client_id })),
-    ],
-  }, null, 2);
+  return routes_config([
+    ai_route('vertex', '/vertex/v1/chat/completions', vertex(sa(accounts.good.json))),
+    ai_route('vertex-env', '/vertex-env/v1/chat/completions', vertex({ gcp_use_service_account: true })),
+    ai_route('vertex-badkey', '/vertex-badkey/v1/chat/completions', vertex(sa(accounts.mismatched))),
+    ai_route('azure', '/azure/v1/chat/completions',
+      azure({ azure_client_id: app.client_id, azure_client_secret: app.client_secret, azure_tenant_id: tenant })),
+    ai_route('azure-badsecret', '/azure-badsecret/v1/chat/completions',
+      azure({ azure_client_id: app.client_id, azure_client_secret: 'not-the-secret', azure_tenant_id: tenant })),
+    ai_route('azure-mi', '/azure-mi/v1/chat/completions', azure({})),
+    ai_route('azure-uami', '/azure-uami/v1/chat/completions', azure({ azure_client_id: uami_client_id })),
+  ]);
 }
 
-// The variables cloud_identity.cpp reads; the gateway inherits this process's environment.
+// The variables cloud_identity.cpp reads: the gateway sees only those the test sets.
 const identity_vars = ['GCP_SERVICE_ACCOUNT', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_TENANT_ID',
   'AZURE_AUTHORITY_HOST', 'IDENTITY_ENDPOINT', 'IDENTITY_HEADER'];
 
-async function start_gateway_with_env(config, env) {
-  const saved = Object.fromEntries(identity_vars.map((k) => [k, process.env[k]]));
-  for (const k of identity_vars) delete process.env[k];
-  Object.assign(process.env, env);
-  try {
-    return await start_gateway(config);
-  } finally {
-    for (const k of identity_vars) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
-  }
-}
-
 describe('cloud identities through aiproxy', { skip: skip_reason() }, () => {
-  let fake;
-  let gateway;
   const accounts = {};
-  before(async () => {
-    fake = await start_fake_identity();
+  const ctx = use_provider_gateway(start_fake_identity, (fake) => {
     accounts.good = make_service_account(fake.token_uri);
     accounts.env = make_service_account(fake.token_uri, { client_email: 'env-sa@proj-e2e.iam.gserviceaccount.com', key_id: 'kid-env' });
     // Names the registered account and key id, but holds another key: the signature fails.
@@ -95,27 +67,19 @@ describe('cloud identities through aiproxy', { skip: skip_reason() }, () => {
     fake.entra_app(tenant, app.client_id, app.client_secret);
     fake.msi_client('');
     fake.msi_client(uami_client_id);
-    try {
-      gateway = await start_gateway_with_env(identity_config(fake, accounts), {
+    return {
+      config: identity_config(fake, accounts),
+      env: {
+        ...Object.fromEntries(identity_vars.map((k) => [k, undefined])),
         GCP_SERVICE_ACCOUNT: JSON.stringify(accounts.env.json),
         AZURE_AUTHORITY_HOST: fake.authority,
         IDENTITY_ENDPOINT: fake.identity_endpoint,
         IDENTITY_HEADER: msi_header_secret,
-      });
-    } catch (err) {
-      await fake.close();
-      fake = null;
-      throw err;
-    }
+      },
+    };
   });
-  after(async () => {
-    if (gateway) await gateway.stop();
-    if (fake) await fake.close();
-  });
-  const client = (prefix) => new OpenAI({
-    baseURL: `${gateway.base_url}${prefix}/v1`, apiKey: 'sk-client-key-the-gateway-replaces', maxRetries: 0, timeout: 10_000,
-  });
-  const grants_for = (kind, who) => fake.grants.filter((g) => g.kind === kind && g.who === who);
+  const { client } = ctx;
+  const grants_for = (kind, who) => ctx.upstream.grants.filter((g) => g.kind === kind && g.who === who);
 
   it('answers a Vertex AI chat with the service account token as bearer', async () => {
     const r = await client('/vertex').chat.completions.create({ model: vertex_model, messages: [{ role: 'user', content: 'Hi Vertex' }] });
@@ -124,7 +88,7 @@ describe('cloud identities through aiproxy', { skip: skip_reason() }, () => {
     assert.equal(r.usage.total_tokens, 15);
     const grants = grants_for('google', accounts.good.json.client_email);
     assert.equal(grants.length, 1);
-    const sent = fake.to('/v1/projects').at(-1);
+    const sent = ctx.upstream.to('/v1/projects').at(-1);
     assert.equal(sent.path, `${vertex_path}:generateContent`);
     assert.equal(sent.headers.authorization, `Bearer ${grants[0].token}`);
     assert.equal(sent.headers['x-goog-api-key'], undefined);
@@ -138,20 +102,20 @@ describe('cloud identities through aiproxy', { skip: skip_reason() }, () => {
     }
     const grants = grants_for('google', accounts.good.json.client_email);
     assert.equal(grants.length, 1, 'the token endpoint was asked once');
-    const tokens = new Set(fake.to('/v1/projects').slice(-3).map((r) => r.headers.authorization));
+    const tokens = new Set(ctx.upstream.to('/v1/projects').slice(-3).map((r) => r.headers.authorization));
     assert.deepEqual([...tokens], [`Bearer ${grants[0].token}`]);
   });
 
   it('sent a JWT assertion signed by the service account for the cloud-platform scope', async () => {
     await client('/vertex').chat.completions.create({ model: vertex_model, messages: [{ role: 'user', content: 'x' }] });
-    const token_calls = fake.to('/google/token');
+    const token_calls = ctx.upstream.to('/google/token');
     assert.ok(token_calls.length >= 1);
     const form = new URLSearchParams(token_calls[0].raw);
     assert.equal(form.get('grant_type'), 'urn:ietf:params:oauth:grant-type:jwt-bearer');
     const [h, c, s] = form.get('assertion').split('.');
     assert.ok(crypto.verify('RSA-SHA256', Buffer.from(`${h}.${c}`), accounts.good.public_key, Buffer.from(s, 'base64url')));
     const claims = JSON.parse(Buffer.from(c, 'base64url'));
-    assert.equal(claims.aud, fake.token_uri);
+    assert.equal(claims.aud, ctx.upstream.token_uri);
     assert.equal(claims.scope, 'https://www.googleapis.com/auth/cloud-platform');
     assert.ok(claims.exp > claims.iat);
   });
@@ -164,7 +128,7 @@ describe('cloud identities through aiproxy', { skip: skip_reason() }, () => {
     assert.equal(text, 'Hello from fake Vertex: Stream it');
     assert.equal(chunks.filter((c) => c.choices[0]?.finish_reason).length, 1);
     assert.equal(chunks.at(-1).usage.total_tokens, 15);
-    const sent = fake.to('/v1/projects').at(-1);
+    const sent = ctx.upstream.to('/v1/projects').at(-1);
     assert.equal(sent.path, `${vertex_path}:streamGenerateContent`);
     assert.equal(sent.query.get('alt'), 'sse');
     const grants = grants_for('google', accounts.good.json.client_email);
@@ -177,16 +141,16 @@ describe('cloud identities through aiproxy', { skip: skip_reason() }, () => {
     assert.equal(r.choices[0].message.content, 'Hello from fake Vertex: env');
     const grants = grants_for('google', accounts.env.json.client_email);
     assert.equal(grants.length, 1);
-    assert.equal(fake.to('/v1/projects').at(-1).headers.authorization, `Bearer ${grants[0].token}`);
+    assert.equal(ctx.upstream.to('/v1/projects').at(-1).headers.authorization, `Bearer ${grants[0].token}`);
   });
 
   it('fails with a 5xx naming the token failure, without key material, when the key does not match', async () => {
-    const upstream_calls = fake.to('/v1/projects').length;
-    const token_calls = fake.to('/google/token').length;
+    const upstream_calls = ctx.upstream.to('/v1/projects').length;
+    const token_calls = ctx.upstream.to('/google/token').length;
     await assert.rejects(
       client('/vertex-badkey').chat.completions.create({ model: vertex_model, messages: [{ role: 'user', content: 'x' }] }),
       (err) => err instanceof OpenAI.APIError && err.status >= 500 && err.status < 600);
-    const res = await fetch(`${gateway.base_url}/vertex-badkey/v1/chat/completions`, {
+    const res = await fetch(`${ctx.gateway.base_url}/vertex-badkey/v1/chat/completions`, {
       method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-client' },
       body: JSON.stringify({ model: vertex_model, messages: [{ role: 'user', content: 'x' }] }),
     });
@@ -195,13 +159,13 @@ describe('cloud identities through aiproxy', { skip: skip_reason() }, () => {
     assert.match(body, /Google access token/);
     assert.match(body, /invalid_grant/);
     const pem_line = accounts.mismatched.private_key.split('\n')[1];
-    for (const text of [body, gateway.output()]) {
+    for (const text of [body, ctx.gateway.output()]) {
       assert.ok(!text.includes('PRIVATE KEY'), 'no PEM armour');
       assert.ok(!text.includes(pem_line), 'no PEM body');
       assert.ok(!text.includes('eyJ'), 'no JWT assertion');
     }
-    assert.equal(fake.to('/v1/projects').length, upstream_calls, 'the upstream was never called');
-    assert.ok(fake.to('/google/token').length > token_calls, 'the gateway asked the token endpoint');
+    assert.equal(ctx.upstream.to('/v1/projects').length, upstream_calls, 'the upstream was never called');
+    assert.ok(ctx.upstream.to('/google/token').length > token_calls, 'the gateway asked the token endpoint');
   });
 
   it('answers an Azure OpenAI chat with an Entra ID client-credentials token', async () => {
@@ -212,10 +176,10 @@ describe('cloud identities through aiproxy', { skip: skip_reason() }, () => {
     }
     const grants = grants_for('entra', `${tenant}/${app.client_id}`);
     assert.equal(grants.length, 1, 'the token was fetched once and cached');
-    const form = new URLSearchParams(fake.to(`/entra/${tenant}/oauth2/v2.0/token`)[0].raw);
+    const form = new URLSearchParams(ctx.upstream.to(`/entra/${tenant}/oauth2/v2.0/token`)[0].raw);
     assert.equal(form.get('grant_type'), 'client_credentials');
     assert.equal(form.get('scope'), 'https://cognitiveservices.azure.com/.default');
-    const sent = fake.to('/openai/deployments').at(-1);
+    const sent = ctx.upstream.to('/openai/deployments').at(-1);
     assert.equal(sent.path, '/openai/deployments/gpt4o-deploy/chat/completions');
     assert.equal(sent.query.get('api-version'), '2024-06-01');
     assert.equal(sent.headers.authorization, `Bearer ${grants[0].token}`);
@@ -232,7 +196,7 @@ describe('cloud identities through aiproxy', { skip: skip_reason() }, () => {
   });
 
   it('fails with a 5xx naming the Entra ID failure, without the secret, for a wrong client secret', async () => {
-    const res = await fetch(`${gateway.base_url}/azure-badsecret/v1/chat/completions`, {
+    const res = await fetch(`${ctx.gateway.base_url}/azure-badsecret/v1/chat/completions`, {
       method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-client' },
       body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }),
     });
@@ -241,7 +205,7 @@ describe('cloud identities through aiproxy', { skip: skip_reason() }, () => {
     assert.match(body, /Azure access token/);
     assert.match(body, /invalid_client/);
     assert.ok(!body.includes('not-the-secret'));
-    assert.ok(!gateway.output().includes('not-the-secret'));
+    assert.ok(!ctx.gateway.output().includes('not-the-secret'));
   });
 
   it('answers an Azure chat with an App Service managed identity (system-assigned)', async () => {
@@ -249,12 +213,12 @@ describe('cloud identities through aiproxy', { skip: skip_reason() }, () => {
     assert.equal(r.choices[0].message.content, 'Hello from fake Azure (gpt4o-deploy): mi');
     const grants = grants_for('msi', '');
     assert.equal(grants.length, 1);
-    const asked = fake.to('/msi/token').at(-1);
+    const asked = ctx.upstream.to('/msi/token').at(-1);
     assert.equal(asked.method, 'GET');
     assert.equal(asked.headers['x-identity-header'], msi_header_secret);
     assert.equal(asked.query.get('resource'), 'https://cognitiveservices.azure.com/');
     assert.equal(asked.query.get('client_id'), null);
-    assert.equal(fake.to('/openai/deployments').at(-1).headers.authorization, `Bearer ${grants[0].token}`);
+    assert.equal(ctx.upstream.to('/openai/deployments').at(-1).headers.authorization, `Bearer ${grants[0].token}`);
     await client('/azure-mi').chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'again' }] });
     assert.equal(grants_for('msi', '').length, 1, 'expires_on (string) keeps the token cached');
   });
@@ -264,7 +228,7 @@ describe('cloud identities through aiproxy', { skip: skip_reason() }, () => {
     assert.equal(r.choices[0].message.content, 'Hello from fake Azure (gpt4o-deploy): uami');
     const grants = grants_for('msi', uami_client_id);
     assert.equal(grants.length, 1);
-    assert.equal(fake.to('/msi/token').at(-1).query.get('client_id'), uami_client_id);
-    assert.equal(fake.to('/openai/deployments').at(-1).headers.authorization, `Bearer ${grants[0].token}`);
+    assert.equal(ctx.upstream.to('/msi/token').at(-1).query.get('client_id'), uami_client_id);
+    assert.equal(ctx.upstream.to('/openai/deployments').at(-1).headers.authorization, `Bearer ${grants[0].token}`);
   });
 });

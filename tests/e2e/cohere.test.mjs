@@ -3,39 +3,30 @@
 // images, the v1 chat API behind a /v1/chat upstream_url, generate, embed, and Cohere's errors
 // passed through or normalized. Touches only its fake upstream and gateway.
 
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import OpenAI from 'openai';
 import { start_fake_cohere } from './fake_cohere.mjs';
-import { start_gateway, skip_reason } from './gateway.mjs';
-import { collect } from './harness.mjs';
+import { use_provider_gateway, ai_plugin, ai_route, routes_config, collect, skip_reason } from './harness.mjs';
 
 const model = 'command-a-03-2025';
 
-function cohere_config(upstream_url) {
-  const ai = (route_type, name, extra = {}) => ({
+function cohere_config(upstream) {
+  const ai = (route_type, name, extra = {}) => ai_plugin({
     route_type,
     auth: { header_name: 'Authorization', header_value: `Bearer ${extra.key ?? 'co-upstream'}` },
-    logging: { log_statistics: true, log_payloads: false },
-    ...(extra.normalize_errors ? { normalize_errors: true } : {}),
-    model: {
-      provider: 'cohere', name,
-      options: { upstream_url: extra.url ?? upstream_url, ...(extra.options ?? {}) },
-    },
+    normalize_errors: extra.normalize_errors,
+    provider: 'cohere', model: name,
+    options: { upstream_url: extra.url ?? upstream.url, ...(extra.options ?? {}) },
   });
-  const route = (name, path, config) => ({ name, paths: [path], plugins: [{ name: 'ai-proxy', config }] });
-  return JSON.stringify({
-    _format_version: '3.0',
-    routes: [
-      route('chat', '/v1/chat/completions', ai('llm/v1/chat', model)),
-      route('v1chat', '/v1api/v1/chat/completions', ai('llm/v1/chat', 'command-r', { url: `${upstream_url}/v1/chat` })),
-      route('completions', '/v1/completions', ai('llm/v1/completions', 'command')),
-      route('embeddings', '/v1/embeddings', ai('llm/v1/embeddings', 'embed-v4.0', { options: { cohere: { embedding_input_type: 'search_query' } } })),
-      route('badkey', '/badkey/v1/chat/completions', ai('llm/v1/chat', model, { key: 'co-revoked' })),
-      route('overloaded', '/overloaded/v1/chat/completions', ai('llm/v1/chat', 'overloaded')),
-      route('normalized', '/normalized/v1/chat/completions', ai('llm/v1/chat', 'overloaded', { normalize_errors: true })),
-    ],
-  }, null, 2);
+  return routes_config([
+    ai_route('chat', '/v1/chat/completions', ai('llm/v1/chat', model)),
+    ai_route('v1chat', '/v1api/v1/chat/completions', ai('llm/v1/chat', 'command-r', { url: `${upstream.url}/v1/chat` })),
+    ai_route('completions', '/v1/completions', ai('llm/v1/completions', 'command')),
+    ai_route('embeddings', '/v1/embeddings', ai('llm/v1/embeddings', 'embed-v4.0', { options: { cohere: { embedding_input_type: 'search_query' } } })),
+    ai_route('badkey', '/badkey/v1/chat/completions', ai('llm/v1/chat', model, { key: 'co-revoked' })),
+    ai_route('overloaded', '/overloaded/v1/chat/completions', ai('llm/v1/chat', 'overloaded')),
+    ai_route('normalized', '/normalized/v1/chat/completions', ai('llm/v1/chat', 'overloaded', { normalize_errors: true })),
+  ]);
 }
 
 const tools = [
@@ -44,25 +35,8 @@ const tools = [
 ];
 
 describe('cohere through aiproxy', { skip: skip_reason() }, () => {
-  let upstream;
-  let gateway;
-  before(async () => {
-    upstream = await start_fake_cohere();
-    try {
-      gateway = await start_gateway(cohere_config(upstream.url));
-    } catch (err) {
-      await upstream.close();
-      upstream = null;
-      throw err;
-    }
-  });
-  after(async () => {
-    if (gateway) await gateway.stop();
-    if (upstream) await upstream.close();
-  });
-  const client = (prefix = '') => new OpenAI({
-    baseURL: `${gateway.base_url}${prefix}/v1`, apiKey: 'sk-client-key-the-gateway-replaces', maxRetries: 0, timeout: 10_000,
-  });
+  const ctx = use_provider_gateway(start_fake_cohere, cohere_config);
+  const { client } = ctx;
 
   it('answers a chat with the v2 Chat API underneath', async () => {
     const r = await client().chat.completions.create({
@@ -77,7 +51,7 @@ describe('cohere through aiproxy', { skip: skip_reason() }, () => {
     assert.equal(r.choices[0].finish_reason, 'stop');
     assert.equal(r.usage.prompt_tokens_details.cached_tokens, 2);
     assert.equal(r.usage.total_tokens, r.usage.prompt_tokens + r.usage.completion_tokens);
-    const sent = upstream.last_request();
+    const sent = ctx.upstream.last_request();
     assert.equal(sent.url, '/v2/chat');
     assert.equal(sent.headers.authorization, 'Bearer co-upstream', 'the gateway key replaces the client key');
     assert.deepEqual(sent.body.messages.slice(0, 2), [{ role: 'system', content: 'Be brief.' }, { role: 'system', content: 'Be kind.' }]);
@@ -110,8 +84,8 @@ describe('cohere through aiproxy', { skip: skip_reason() }, () => {
       ['get_weather_fake1', 'get_weather', { city: 'Paris' }],
       ['get_time_fake2', 'get_time', { city: 'Paris' }],
     ]);
-    assert.equal(upstream.last_request().body.tool_choice, 'REQUIRED');
-    assert.deepEqual(upstream.last_request().body.tools[0], tools[0]);
+    assert.equal(ctx.upstream.last_request().body.tool_choice, 'REQUIRED');
+    assert.deepEqual(ctx.upstream.last_request().body.tools[0], tools[0]);
 
     messages.push(reply,
       { role: 'tool', tool_call_id: 'get_weather_fake1', content: '21 C' },
@@ -119,7 +93,7 @@ describe('cohere through aiproxy', { skip: skip_reason() }, () => {
     const second = await client().chat.completions.create({ model, messages, tools });
     assert.equal(second.choices[0].message.content, 'The tool returned: 21 C | 14:05');
     assert.equal(second.choices[0].finish_reason, 'stop');
-    const sent = upstream.last_request().body.messages;
+    const sent = ctx.upstream.last_request().body.messages;
     assert.deepEqual(sent.map((m) => m.role), ['user', 'assistant', 'tool', 'tool']);
     assert.equal(sent[1].tool_calls[1].id, 'get_time_fake2');
     assert.equal(sent[3].tool_call_id, 'get_time_fake2');
@@ -153,7 +127,7 @@ describe('cohere through aiproxy', { skip: skip_reason() }, () => {
       response_format: { type: 'json_schema', json_schema: { name: 'city', schema: { type: 'object', properties: { city: { type: 'string' } } } } },
     });
     assert.deepEqual(JSON.parse(r.choices[0].message.content), { city: 'Paris' });
-    const sent = upstream.last_request().body;
+    const sent = ctx.upstream.last_request().body;
     assert.deepEqual(sent.response_format, { type: 'json_object', json_schema: { type: 'object', properties: { city: { type: 'string' } } } });
     assert.deepEqual(sent.messages[0].content[1], { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } });
   });
@@ -163,7 +137,7 @@ describe('cohere through aiproxy', { skip: skip_reason() }, () => {
     const r = await client('/v1api').chat.completions.create({ model: 'command-r', messages });
     assert.equal(r.choices[0].message.content, 'Hello from fake Cohere v1: Three');
     assert.equal(r.usage.prompt_tokens, 30);
-    const sent = upstream.last_request();
+    const sent = ctx.upstream.last_request();
     assert.equal(sent.url, '/v1/chat');
     assert.equal(sent.body.preamble, 'Be brief.');
     assert.deepEqual(sent.body.chat_history, [{ role: 'USER', message: 'One' }, { role: 'CHATBOT', message: 'Two' }]);
@@ -177,7 +151,7 @@ describe('cohere through aiproxy', { skip: skip_reason() }, () => {
     assert.equal(r.object, 'text_completion');
     assert.equal(r.choices[0].text, ' Fake Cohere completes: Say hi');
     assert.equal(r.usage.total_tokens, 10);
-    assert.equal(upstream.last_request().url, '/v1/generate');
+    assert.equal(ctx.upstream.last_request().url, '/v1/generate');
     const chunks = await collect(await client().completions.create({ model: 'command', prompt: 'Say hi', stream: true }));
     assert.equal(chunks.map((c) => c.choices[0]?.text ?? '').join(''), ' Fake Cohere completes: Say hi');
     assert.equal(chunks.filter((c) => c.choices[0]?.finish_reason).length, 1);
@@ -189,7 +163,7 @@ describe('cohere through aiproxy', { skip: skip_reason() }, () => {
     assert.equal(r.data.length, 2);
     assert.deepEqual(r.data[1].embedding, [7 / 8, 1, 9 / 8, 10 / 8]);
     assert.equal(r.usage.prompt_tokens, 4);
-    const sent = upstream.last_request();
+    const sent = ctx.upstream.last_request();
     assert.equal(sent.url, '/v2/embed');
     assert.equal(sent.body.input_type, 'search_query');
     assert.equal(sent.body.output_dimension, 4);
@@ -208,7 +182,7 @@ describe('cohere through aiproxy', { skip: skip_reason() }, () => {
       // Passed through unchanged: Cohere's {"message"} body is not OpenAI-shaped, so the SDK
       // only reports the status.
       (err) => err.status === 401 && err.error === undefined);
-    assert.equal(upstream.last_request().headers.authorization, 'Bearer co-revoked');
+    assert.equal(ctx.upstream.last_request().headers.authorization, 'Bearer co-revoked');
     await assert.rejects(
       client('/normalized').chat.completions.create({ model: 'overloaded', messages: [{ role: 'user', content: 'x' }] }),
       (err) => err.status === 429 && err.type === 'rate_limit_error' && err.error?.message === 'too many requests, slow down');

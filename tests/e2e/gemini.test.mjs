@@ -3,40 +3,33 @@
 // completions, embeddings, Vertex paths, and Google's errors passed through or normalized.
 // Touches only its fake upstream and gateway.
 
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import OpenAI from 'openai';
 import { start_fake_gemini } from './fake_gemini.mjs';
-import { start_gateway, skip_reason } from './gateway.mjs';
-import { collect } from './harness.mjs';
+import { use_provider_gateway, ai_plugin, ai_route, routes_config, collect, skip_reason } from './harness.mjs';
 
 const model = 'gemini-2.0-flash';
 
-function gemini_config(upstream_url) {
-  const ai = (route_type, name, extra = {}) => ({
+function gemini_config(upstream) {
+  const ai = (route_type, name, extra = {}) => ai_plugin({
     route_type,
     auth: extra.auth ?? { header_name: 'x-goog-api-key', header_value: extra.key ?? 'AIza-upstream' },
-    logging: { log_statistics: true, log_payloads: false },
-    ...(extra.normalize_errors ? { normalize_errors: true } : {}),
-    model: { provider: 'gemini', name, options: { upstream_url, ...(extra.options ?? {}) } },
+    normalize_errors: extra.normalize_errors,
+    provider: 'gemini', model: name, options: { upstream_url: upstream.url, ...(extra.options ?? {}) },
   });
-  const route = (name, path, config) => ({ name, paths: [path], plugins: [{ name: 'ai-proxy', config }] });
   const vertex = { gemini: { api_endpoint: 'us-central1-aiplatform.googleapis.com', project_id: 'proj-1', location_id: 'us-central1' } };
-  return JSON.stringify({
-    _format_version: '3.0',
-    routes: [
-      route('chat', '/v1/chat/completions', ai('llm/v1/chat', model)),
-      route('completions', '/v1/completions', ai('llm/v1/completions', model)),
-      route('embeddings', '/v1/embeddings', ai('llm/v1/embeddings', 'text-embedding-004')),
-      route('query', '/query/v1/chat/completions', ai('llm/v1/chat', model, {
-        auth: { param_name: 'key', param_value: 'AIza-upstream', param_location: 'query' } })),
-      route('vertex', '/vertex/v1/chat/completions', ai('llm/v1/chat', model, { options: vertex })),
-      route('array', '/array/v1/chat/completions', ai('llm/v1/chat', 'array-stream')),
-      route('badkey', '/badkey/v1/chat/completions', ai('llm/v1/chat', model, { key: 'AIza-revoked' })),
-      route('overloaded', '/overloaded/v1/chat/completions', ai('llm/v1/chat', 'overloaded')),
-      route('normalized', '/normalized/v1/chat/completions', ai('llm/v1/chat', 'overloaded', { normalize_errors: true })),
-    ],
-  }, null, 2);
+  return routes_config([
+    ai_route('chat', '/v1/chat/completions', ai('llm/v1/chat', model)),
+    ai_route('completions', '/v1/completions', ai('llm/v1/completions', model)),
+    ai_route('embeddings', '/v1/embeddings', ai('llm/v1/embeddings', 'text-embedding-004')),
+    ai_route('query', '/query/v1/chat/completions', ai('llm/v1/chat', model, {
+      auth: { param_name: 'key', param_value: 'AIza-upstream', param_location: 'query' } })),
+    ai_route('vertex', '/vertex/v1/chat/completions', ai('llm/v1/chat', model, { options: vertex })),
+    ai_route('array', '/array/v1/chat/completions', ai('llm/v1/chat', 'array-stream')),
+    ai_route('badkey', '/badkey/v1/chat/completions', ai('llm/v1/chat', model, { key: 'AIza-revoked' })),
+    ai_route('overloaded', '/overloaded/v1/chat/completions', ai('llm/v1/chat', 'overloaded')),
+    ai_route('normalized', '/normalized/v1/chat/completions', ai('llm/v1/chat', 'overloaded', { normalize_errors: true })),
+  ]);
 }
 
 const tools = [
@@ -45,25 +38,8 @@ const tools = [
 ];
 
 describe('gemini through aiproxy', { skip: skip_reason() }, () => {
-  let upstream;
-  let gateway;
-  before(async () => {
-    upstream = await start_fake_gemini();
-    try {
-      gateway = await start_gateway(gemini_config(upstream.url));
-    } catch (err) {
-      await upstream.close();
-      upstream = null;
-      throw err;
-    }
-  });
-  after(async () => {
-    if (gateway) await gateway.stop();
-    if (upstream) await upstream.close();
-  });
-  const client = (prefix = '') => new OpenAI({
-    baseURL: `${gateway.base_url}${prefix}/v1`, apiKey: 'sk-client-key-the-gateway-replaces', maxRetries: 0, timeout: 10_000,
-  });
+  const ctx = use_provider_gateway(start_fake_gemini, gemini_config);
+  const { client } = ctx;
 
   it('answers a chat with generateContent underneath', async () => {
     const r = await client().chat.completions.create({
@@ -79,7 +55,7 @@ describe('gemini through aiproxy', { skip: skip_reason() }, () => {
     assert.equal(r.choices[0].finish_reason, 'stop');
     assert.equal(r.usage.prompt_tokens_details.cached_tokens, 2);
     assert.equal(r.usage.total_tokens, r.usage.prompt_tokens + r.usage.completion_tokens);
-    const sent = upstream.last_request();
+    const sent = ctx.upstream.last_request();
     assert.equal(sent.path, `/v1beta/models/${model}:generateContent`);
     assert.equal(sent.headers['x-goog-api-key'], 'AIza-upstream');
     assert.equal(sent.headers.authorization, undefined, 'the client key does not travel upstream');
@@ -90,7 +66,7 @@ describe('gemini through aiproxy', { skip: skip_reason() }, () => {
   it('sends the key as a query parameter when configured so', async () => {
     const r = await client('/query').chat.completions.create({ model, messages: [{ role: 'user', content: 'q' }] });
     assert.equal(r.choices[0].message.content, 'Hello from fake Gemini: q');
-    const sent = upstream.last_request();
+    const sent = ctx.upstream.last_request();
     assert.equal(sent.query.get('key'), 'AIza-upstream');
     assert.equal(sent.headers['x-goog-api-key'], undefined);
   });
@@ -107,7 +83,7 @@ describe('gemini through aiproxy', { skip: skip_reason() }, () => {
     assert.deepEqual(last.choices, []);
     assert.ok(last.usage.completion_tokens > 0);
     assert.ok(chunks.every((c) => c.object === 'chat.completion.chunk' && c.model === `${model}-001` && /^resp-fake-/.test(c.id)));
-    const sent = upstream.last_request();
+    const sent = ctx.upstream.last_request();
     assert.equal(sent.path, `/v1beta/models/${model}:streamGenerateContent`);
     assert.equal(sent.query.get('alt'), 'sse');
   });
@@ -131,7 +107,7 @@ describe('gemini through aiproxy', { skip: skip_reason() }, () => {
     assert.deepEqual(msg.tool_calls.map((c) => c.function.name), ['get_weather', 'get_time']);
     assert.equal(new Set(msg.tool_calls.map((c) => c.id)).size, 2);
     assert.deepEqual(JSON.parse(msg.tool_calls[0].function.arguments), { city: 'Paris' });
-    const declared = upstream.last_request().body.tools[0].functionDeclarations;
+    const declared = ctx.upstream.last_request().body.tools[0].functionDeclarations;
     assert.equal(declared[0].parametersJsonSchema.additionalProperties, false);
 
     const second = await client().chat.completions.create({
@@ -145,7 +121,7 @@ describe('gemini through aiproxy', { skip: skip_reason() }, () => {
     });
     assert.equal(second.choices[0].message.content,
       'The tool returned: get_time={"time":"12:00"} | get_weather={"content":"sunny"}');
-    const turns = upstream.last_request().body.contents;
+    const turns = ctx.upstream.last_request().body.contents;
     assert.deepEqual(turns.map((t) => t.role), ['user', 'model', 'user']);
     assert.equal(turns[1].parts.filter((p) => p.functionCall).length, 2);
   });
@@ -174,7 +150,7 @@ describe('gemini through aiproxy', { skip: skip_reason() }, () => {
       tool_choice: { type: 'function', function: { name: 'get_time' } },
     });
     assert.equal(r.choices[0].message.tool_calls[0].function.name, 'get_time');
-    assert.deepEqual(upstream.last_request().body.toolConfig,
+    assert.deepEqual(ctx.upstream.last_request().body.toolConfig,
       { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['get_time'] } });
   });
 
@@ -183,7 +159,7 @@ describe('gemini through aiproxy', { skip: skip_reason() }, () => {
       model, messages: [{ role: 'user', content: 'JSON please' }], response_format: { type: 'json_object' },
     });
     assert.deepEqual(JSON.parse(r.choices[0].message.content), { ok: true });
-    assert.equal(upstream.last_request().body.generationConfig.responseMimeType, 'application/json');
+    assert.equal(ctx.upstream.last_request().body.generationConfig.responseMimeType, 'application/json');
   });
 
   it('sends images as inline data', async () => {
@@ -191,7 +167,7 @@ describe('gemini through aiproxy', { skip: skip_reason() }, () => {
     await client().chat.completions.create({
       model, messages: [{ role: 'user', content: [{ type: 'text', text: 'What is it?' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } }] }],
     });
-    const parts = upstream.last_request().body.contents[0].parts;
+    const parts = ctx.upstream.last_request().body.contents[0].parts;
     assert.deepEqual(parts[1], { inlineData: { mimeType: 'image/png', data: png } });
   });
 
@@ -211,7 +187,7 @@ describe('gemini through aiproxy', { skip: skip_reason() }, () => {
     assert.equal(r.data.length, 2);
     assert.equal(r.data[1].embedding.length, 3);
     assert.ok(Math.abs(r.data[1].embedding[0] - 0.02) < 1e-6);
-    const sent = upstream.last_request();
+    const sent = ctx.upstream.last_request();
     assert.equal(sent.path, '/v1beta/models/text-embedding-004:batchEmbedContents');
     assert.equal(sent.body.requests[0].model, 'models/text-embedding-004');
   });
@@ -219,7 +195,7 @@ describe('gemini through aiproxy', { skip: skip_reason() }, () => {
   it('uses the Vertex AI path when the gemini options are set', async () => {
     const r = await client('/vertex').chat.completions.create({ model, messages: [{ role: 'user', content: 'Vertex?' }] });
     assert.equal(r.choices[0].message.content, 'Hello from fake Gemini: Vertex?');
-    assert.equal(upstream.last_request().path,
+    assert.equal(ctx.upstream.last_request().path,
       `/v1/projects/proj-1/locations/us-central1/publishers/google/models/${model}:generateContent`);
   });
 

@@ -1,6 +1,8 @@
-// Shared per-file setup for the e2e tests: inside a describe(), use_gateway() starts a fake OpenAI
-// upstream and the aiproxy binary with standard_config() before the tests and stops both after.
-// Touches only what start_fake_upstream() and start_gateway() touch.
+// Shared per-file setup for the e2e tests. Inside a describe(), use_provider_gateway() starts a
+// fake upstream and the aiproxy binary with a config built for it before the tests and stops both
+// after; use_gateway() is that for the fake OpenAI upstream and standard_config(). ai_plugin(),
+// ai_route() and routes_config() build the declarative config the provider tests hand the gateway.
+// Touches only what the fakes and start_gateway() touch.
 
 import { before, after } from 'node:test';
 import OpenAI from 'openai';
@@ -9,14 +11,22 @@ import { start_gateway, standard_config } from './gateway.mjs';
 
 export { skip_reason } from './gateway.mjs';
 
-/** Returns { upstream, gateway, client(prefix = '', options = {}) }, filled in by the before hook.
- *  client() is an OpenAI SDK client with baseURL http://127.0.0.1:<proxy><prefix>/v1, no retries. */
-export function use_gateway() {
+/**
+ * Inside a describe(): before the tests, `upstream = await start_fake()` and then the gateway with
+ * `await config_for(upstream)`, which is the config text or { config, env } (env: extra environment
+ * for the gateway process, as start_gateway() takes it; a variable set to undefined is left out).
+ * After the tests, stops the gateway (its exit goes to gateway.exit) and closes the fake.
+ * Returns { upstream, gateway, client(prefix = '', options = {}) }, filled in by the before hook;
+ * client() is an OpenAI SDK client with baseURL http://127.0.0.1:<proxy><prefix>/v1, no retries.
+ */
+export function use_provider_gateway(start_fake, config_for) {
   const ctx = {};
   before(async () => {
-    ctx.upstream = await start_fake_upstream();
+    ctx.upstream = await start_fake();
     try {
-      ctx.gateway = await start_gateway(standard_config(ctx.upstream.url));
+      const built = await config_for(ctx.upstream);
+      const { config, env } = typeof built === 'string' ? { config: built, env: {} } : built;
+      ctx.gateway = await start_gateway(config, { env });
     } catch (err) {
       await ctx.upstream.close();
       ctx.upstream = null;
@@ -35,6 +45,39 @@ export function use_gateway() {
     ...options,
   });
   return ctx;
+}
+
+/** use_provider_gateway() with the fake OpenAI upstream and standard_config(). */
+export function use_gateway() {
+  return use_provider_gateway(start_fake_upstream, (upstream) => standard_config(upstream.url));
+}
+
+/**
+ * The config of one ai-proxy plugin: `provider`'s `model` behind `route_type`, with `auth` and
+ * model `options` as given, statistics logged unless log_statistics is false, payloads never, and
+ * normalize_errors / max_request_body_size only when set.
+ */
+export function ai_plugin({ route_type, auth, provider, model, options, log_statistics = true,
+  normalize_errors = false, max_request_body_size }) {
+  return {
+    route_type,
+    auth,
+    logging: { log_statistics, log_payloads: false },
+    ...(max_request_body_size ? { max_request_body_size } : {}),
+    ...(normalize_errors ? { normalize_errors: true } : {}),
+    model: { provider, name: model, options },
+  };
+}
+
+/** A route `name` on `path` that runs the ai-proxy plugin with `config` (see ai_plugin()). */
+export function ai_route(name, path, config) {
+  return { name, paths: [path], plugins: [{ name: 'ai-proxy', config }] };
+}
+
+/** The gateway config text holding `routes` (and any other top-level keys in `extra`). */
+export function routes_config(routes, extra = {}) {
+  // JSON is valid YAML 1.2; yaml-cpp reads it as a YAML flow mapping.
+  return JSON.stringify({ _format_version: '3.0', routes, ...extra }, null, 2);
 }
 
 /** Reads a whole SDK stream into an array of chunks. */
