@@ -13,7 +13,7 @@
 //   a last user turn holding tool_result blocks -> "The tool returned: <results joined>".
 //   otherwise -> "Hello from fake Claude: <last user text>".
 
-import http from 'node:http';
+import { start_fake_server, send_json as write_json, send_sse, pieces as pieces_of, args_for as input_for } from './fake_common.mjs';
 
 function anthropic_error(type, message) {
   return { type: 'error', error: { type, message } };
@@ -24,20 +24,6 @@ function block_text(content) {
   if (!Array.isArray(content)) return '';
   return content.map((b) => (b?.type === 'text' ? b.text : b?.type === 'tool_result' ? block_text(b.content) : ''))
     .filter(Boolean).join(' ');
-}
-
-function input_for(schema) {
-  const props = schema?.properties ?? {};
-  const names = schema?.required ?? Object.keys(props);
-  const input = {};
-  for (const name of names) {
-    const p = props[name] ?? {};
-    if (Array.isArray(p.enum)) input[name] = p.enum[0];
-    else if (p.type === 'number' || p.type === 'integer') input[name] = 1;
-    else if (p.type === 'boolean') input[name] = true;
-    else input[name] = 'Paris';
-  }
-  return input;
 }
 
 // What the fake model answers: { blocks: [...], stop_reason }.
@@ -66,39 +52,21 @@ function answer(body) {
   return { blocks: [{ type: 'text', text: `Hello from fake Claude: ${block_text(last?.content)}` }], stop_reason: 'end_turn' };
 }
 
-function pieces(text, size = 6) {
-  return text.match(new RegExp(`.{1,${size}}`, 'gs')) ?? [];
-}
+const pieces = (text, size = 6) => pieces_of(text, size);
 
 export async function start_fake_anthropic({ keys = ['sk-ant-upstream'] } = {}) {
-  const requests = [];
-  const sockets = new Set();
   let next_id = 0;
 
-  const server = http.createServer((req, res) => {
-    let raw = '';
-    req.setEncoding('utf8');
-    req.on('data', (d) => { raw += d; });
-    req.on('end', () => handle(req, res, raw));
-  });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-
   function send_json(res, status, obj) {
-    const text = JSON.stringify(obj);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'request-id': `req_fake${next_id}` });
-    res.end(text);
+    write_json(res, status, obj, { 'request-id': `req_fake${next_id}` });
   }
 
   function send_events(res, events) {
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-    for (const [name, data] of events) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
-    res.end();
+    send_sse(res, events.map(([event, data]) => ({ event, data })),
+      { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' } });
   }
 
-  function handle(req, res, raw) {
-    let body = null;
-    try { body = raw ? JSON.parse(raw) : null; } catch { /* recorded as null */ }
-    requests.push({ method: req.method, url: req.url, headers: req.headers, body });
+  function handle(req, res, { body }) {
     if (!keys.includes(req.headers['x-api-key']) || !req.headers['anthropic-version']) {
       return send_json(res, 401, anthropic_error('authentication_error', 'invalid x-api-key'));
     }
@@ -174,15 +142,5 @@ export async function start_fake_anthropic({ keys = ['sk-ant-upstream'] } = {}) 
     return send_events(res, events);
   }
 
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    last_request: () => requests[requests.length - 1],
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
+  return start_fake_server(handle);
 }

@@ -14,19 +14,12 @@
 //   response_format json_object -> '{"city": "Paris"}'.
 //   otherwise -> "Hello from fake Cohere: <last user text>".
 
-import http from 'node:http';
+import { start_fake_server, send_json, send_sse as write_sse, send_ndjson as write_ndjson, pieces as pieces_of, args_for } from './fake_common.mjs';
 
 function text_of(content) {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   return content.filter((p) => p?.type === 'text').map((p) => p.text).join(' ');
-}
-
-function args_for(schema) {
-  const props = schema?.properties ?? {};
-  const out = {};
-  for (const name of schema?.required ?? Object.keys(props)) out[name] = props[name]?.type === 'integer' ? 1 : 'Paris';
-  return out;
 }
 
 // What the fake model answers for a v2 request: { text, plan, calls, finish }.
@@ -48,49 +41,24 @@ function answer(body) {
   return { text: `Hello from fake Cohere: ${text_of(last?.content)}`, calls: [], finish: 'COMPLETE' };
 }
 
-function pieces(text, size = 5) {
-  return text.match(new RegExp(`.{1,${size}}`, 'gs')) ?? [];
-}
+const pieces = (text, size = 5) => pieces_of(text, size);
 
 function usage(input, output) {
   return { billed_units: { input_tokens: input, output_tokens: output }, tokens: { input_tokens: input + 10, output_tokens: output }, cached_tokens: 2 };
 }
 
 export async function start_fake_cohere({ keys = ['co-upstream'] } = {}) {
-  const requests = [];
-  const sockets = new Set();
   let next_id = 0;
 
-  const server = http.createServer((req, res) => {
-    let raw = '';
-    req.setEncoding('utf8');
-    req.on('data', (d) => { raw += d; });
-    req.on('end', () => handle(req, res, raw));
-  });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-
-  function send_json(res, status, obj) {
-    const text = JSON.stringify(obj);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
-  }
-
   function send_sse(res, events) {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    for (const data of events) res.write(`event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`);
-    res.end();
+    write_sse(res, events.map((data) => ({ event: data.type, data })), { headers: { 'cache-control': 'no-cache' } });
   }
 
   function send_ndjson(res, events) {
-    res.writeHead(200, { 'content-type': 'application/stream+json' });
-    for (const e of events) res.write(`${JSON.stringify(e)}\n`);
-    res.end();
+    write_ndjson(res, events, 'application/stream+json');
   }
 
-  function handle(req, res, raw) {
-    let body = null;
-    try { body = raw ? JSON.parse(raw) : null; } catch { /* recorded as null */ }
-    requests.push({ method: req.method, url: req.url, headers: req.headers, body });
+  function handle(req, res, { body }) {
     const auth = req.headers.authorization ?? '';
     if (!keys.some((k) => auth === `Bearer ${k}`)) return send_json(res, 401, { message: 'invalid api token' });
     if (body === null || typeof body !== 'object') return send_json(res, 400, { message: 'invalid request: body is not JSON' });
@@ -167,15 +135,5 @@ export async function start_fake_cohere({ keys = ['co-upstream'] } = {}) {
     send_json(res, 200, { id, texts: body.texts, embeddings: { float: vectors }, meta: { api_version: { version: '2' }, billed_units: { input_tokens: body.texts.length * 2 } } });
   }
 
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    last_request: () => requests[requests.length - 1],
-    close: () => new Promise((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
-  };
+  return start_fake_server(handle);
 }

@@ -16,24 +16,10 @@
 //   responseMimeType application/json -> {"ok":true}.
 //   otherwise -> "Hello from fake Gemini: <last user text>".
 
-import http from 'node:http';
+import { start_fake_server, send_json as write_json, send_sse, pieces as pieces_of, args_for } from './fake_common.mjs';
 
 function google_error(code, status, message) {
   return { error: { code, message, status } };
-}
-
-function args_for(schema) {
-  const props = schema?.properties ?? {};
-  const names = schema?.required ?? Object.keys(props);
-  const args = {};
-  for (const name of names) {
-    const p = props[name] ?? {};
-    if (Array.isArray(p.enum)) args[name] = p.enum[0];
-    else if (p.type === 'number' || p.type === 'integer') args[name] = 1;
-    else if (p.type === 'boolean') args[name] = true;
-    else args[name] = 'Paris';
-  }
-  return args;
 }
 
 function answer(body) {
@@ -60,47 +46,27 @@ function answer(body) {
   return [{ text: `Hello from fake Gemini: ${said}` }];
 }
 
-function pieces(text, size = 7) {
-  return text.match(new RegExp(`.{1,${size}}`, 'gs')) ?? [];
-}
+const pieces = (text, size = 7) => pieces_of(text, size);
 
 export async function start_fake_gemini({ keys = ['AIza-upstream'] } = {}) {
-  const requests = [];
-  const sockets = new Set();
   let next_id = 0;
 
-  const server = http.createServer((req, res) => {
-    let raw = '';
-    req.setEncoding('utf8');
-    req.on('data', (d) => { raw += d; });
-    req.on('end', () => handle(req, res, raw));
-  });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-
   function send_json(res, status, obj) {
-    const text = JSON.stringify(obj);
-    res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
+    write_json(res, status, obj, { 'content-type': 'application/json; charset=UTF-8' });
   }
 
   function send_stream(res, events, sse) {
-    if (sse) {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      for (const e of events) res.write(`data: ${JSON.stringify(e)}\r\n\r\n`);
-    } else {
-      res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
-      res.write('[');
-      events.forEach((e, i) => res.write(`${i ? ',\r\n' : ''}${JSON.stringify(e, null, 2)}`));
-      res.write(']');
-    }
+    if (sse) return send_sse(res, events.map((data) => ({ data })), { eol: '\r\n' });
+    // Without alt=sse: one JSON array, written element by element.
+    res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
+    res.write('[');
+    events.forEach((e, i) => res.write(`${i ? ',\r\n' : ''}${JSON.stringify(e, null, 2)}`));
+    res.write(']');
     res.end();
   }
 
-  function handle(req, res, raw) {
-    let body = null;
-    try { body = raw ? JSON.parse(raw) : null; } catch { /* recorded as null */ }
+  function handle(req, res, { body }) {
     const url = new URL(req.url, 'http://fake');
-    requests.push({ method: req.method, url: req.url, path: url.pathname, query: url.searchParams, headers: req.headers, body });
     const key = req.headers['x-goog-api-key'] ?? url.searchParams.get('key');
     if (!keys.includes(key)) {
       return send_json(res, 400, google_error(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.'));
@@ -170,15 +136,5 @@ export async function start_fake_gemini({ keys = ['AIza-upstream'] } = {}) {
     return send_json(res, 200, { embeddings });
   }
 
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    last_request: () => requests[requests.length - 1],
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
+  return start_fake_server(handle);
 }
