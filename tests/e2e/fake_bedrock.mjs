@@ -22,9 +22,9 @@
 //   otherwise -> "Hello from fake Bedrock: <last user text>", stopReason end_turn.
 //   Streams go out in many small socket writes cut in the middle of frames.
 
-import http from 'node:http';
 import zlib from 'node:zlib';
 import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { start_fake_server, send_json as write_json, pieces as pieces_of, args_for as input_for } from './fake_common.mjs';
 
 export const signature_mismatch_message =
   'The request signature we calculated does not match the signature you provided. Check your AWS ' +
@@ -184,20 +184,6 @@ function block_texts(content) {
   });
 }
 
-function input_for(schema) {
-  const props = schema?.properties ?? {};
-  const names = schema?.required ?? Object.keys(props);
-  const input = {};
-  for (const name of names) {
-    const p = props[name] ?? {};
-    if (Array.isArray(p.enum)) input[name] = p.enum[0];
-    else if (p.type === 'number' || p.type === 'integer') input[name] = 1;
-    else if (p.type === 'boolean') input[name] = true;
-    else input[name] = 'Paris';
-  }
-  return input;
-}
-
 const content_kinds = ['text', 'image', 'document', 'video', 'toolUse', 'toolResult', 'guardContent', 'reasoningContent', 'cachePoint'];
 
 // Bedrock's own checks on a Converse body; returns a ValidationException message or null.
@@ -258,52 +244,29 @@ function answer(body) {
   };
 }
 
-function pieces(text, size = 5) {
-  return text.match(new RegExp(`.{1,${size}}`, 'gs')) ?? [];
-}
+const pieces = (text, size = 5) => pieces_of(text, size);
 
 // ---------------------------------------------------------------- the server
 
 /**
  * Starts the fake. Resolves to { url, requests, last_request(), close() }; each recorded request
- * is { method, url, model_id, action, headers, body, signature: verify_sigv4()'s answer, usage
- * (what the fake reported), frames and writes (streams: eventstream messages, socket writes) }.
+ * is start_fake_server()'s record with model_id, action, signature: verify_sigv4()'s answer, usage
+ * (what the fake reported), frames and writes (streams: eventstream messages, socket writes).
  */
 export async function start_fake_bedrock({
   access_key_id = 'AKIDFAKEBEDROCK0001',
   secret_access_key = 'fake/bedrock+secret/KEY0123456789abcdefgh',
   region = 'us-east-1',
 } = {}) {
-  const requests = [];
-  const sockets = new Set();
-
-  const server = http.createServer((req, res) => {
-    const parts = [];
-    req.on('data', (d) => parts.push(d));
-    req.on('end', () => {
-      handle(req, res, Buffer.concat(parts)).catch((err) => {
-        if (!res.headersSent) send_error(res, 500, 'InternalServerException', String(err));
-        else res.destroy(err);
-      });
-    });
-  });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-
   function send_json(res, status, obj, extra_headers = {}) {
-    const text = JSON.stringify(obj);
-    res.writeHead(status, {
-      'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID(), ...extra_headers,
-    });
-    res.end(text);
+    write_json(res, status, obj, { 'x-amzn-requestid': randomUUID(), ...extra_headers });
   }
 
   function send_error(res, status, type, message) {
     send_json(res, status, { message }, { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/` });
   }
 
-  async function handle(req, res, raw) {
-    const record = { method: req.method, url: req.url, headers: req.headers, body: null };
-    requests.push(record);
+  async function handle(req, res, record, raw) {
     record.signature = verify_sigv4({ method: req.method, url: req.url, raw_headers: req.rawHeaders, body: raw },
       { access_key_id, secret_access_key, region, service: 'bedrock' });
     if (!record.signature.ok) return send_error(res, record.signature.status, record.signature.type, record.signature.message);
@@ -314,7 +277,6 @@ export async function start_fake_bedrock({
     if (req.method !== 'POST' || !m) return send_error(res, 404, 'UnknownOperationException', `no operation for ${req.method} ${path}`);
     record.model_id = decodeURIComponent(m[1]);
     record.action = m[2];
-    try { record.body = JSON.parse(raw.toString('utf8')); } catch { /* stays null */ }
     if (record.body === null || typeof record.body !== 'object') return send_error(res, 400, 'SerializationException', 'The request body is not valid JSON.');
 
     if (record.action === 'invoke') return invoke(res, record);
@@ -383,17 +345,8 @@ export async function start_fake_bedrock({
     res.end();
   }
 
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  return {
-    url: `http://127.0.0.1:${port}`,
-    access_key_id,
-    secret_access_key,
-    requests,
-    last_request: () => requests[requests.length - 1],
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
+  const server = await start_fake_server(handle, {
+    on_error: (res, err) => send_error(res, 500, 'InternalServerException', String(err)),
+  });
+  return { ...server, access_key_id, secret_access_key };
 }
