@@ -12,8 +12,8 @@
 // It records every request and counts token grants, so tests can assert what the gateway sent and
 // how often it fetched a token. Touches nothing but its own socket.
 
-import http from 'node:http';
 import crypto from 'node:crypto';
+import { start_fake_server, send_json as write_json, send_sse, pieces as pieces_of } from './fake_common.mjs';
 
 export const google_scope = 'https://www.googleapis.com/auth/cloud-platform';
 export const azure_scope = 'https://cognitiveservices.azure.com/.default';
@@ -74,22 +74,19 @@ function verify_google_assertion(assertion, accounts, token_uri) {
   return { claims };
 }
 
-function pieces(text, size = 7) {
-  return text.match(new RegExp(`.{1,${size}}`, 'gs')) ?? [];
-}
+const pieces = (text, size = 7) => pieces_of(text, size);
 
 /**
  * Starts the fake. Register identities with the returned object:
  *   google_account(email, public_key, key_id)     a service account the token endpoint trusts
  *   entra_app(tenant, client_id, client_secret)   an app registration for client credentials
  *   msi_client(client_id | '')                    an identity the managed-identity endpoint serves
- * Resolves to { url, token_uri, authority, identity_endpoint, requests, grants, last(path_prefix),
- * close() } where grants is a list of { kind, who, token } in the order they were issued.
+ * Resolves to { url, token_uri, authority, identity_endpoint, requests, last_request(), grants,
+ * to(path_prefix), close() } where grants is a list of { kind, who, token } in the order they were
+ * issued and requests are start_fake_server()'s records.
  */
 export async function start_fake_identity() {
-  const requests = [];
   const grants = [];
-  const sockets = new Set();
   const google_accounts = new Map();   // email -> { public_key, key_id }
   const entra_apps = new Map();        // `${tenant}/${client_id}` -> secret
   const msi_clients = new Set();       // client ids ('' = system-assigned)
@@ -98,18 +95,8 @@ export async function start_fake_identity() {
   let next = 0;
   let port = 0;
 
-  const server = http.createServer((req, res) => {
-    let raw = '';
-    req.setEncoding('utf8');
-    req.on('data', (d) => { raw += d; });
-    req.on('end', () => handle(req, res, raw));
-  });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-
   function send_json(res, status, obj) {
-    const text = JSON.stringify(obj);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
+    write_json(res, status, obj, { 'content-type': 'application/json; charset=utf-8' });
   }
 
   function bearer(req) {
@@ -117,10 +104,9 @@ export async function start_fake_identity() {
     return m ? m[1] : null;
   }
 
-  function handle(req, res, raw) {
+  function handle(req, res, record) {
+    const { raw } = record;
     const url = new URL(req.url, 'http://fake');
-    const record = { method: req.method, url: req.url, path: url.pathname, query: url.searchParams, headers: req.headers, raw, body: null };
-    requests.push(record);
     const form = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')
       ? new URLSearchParams(raw) : null;
 
@@ -129,7 +115,6 @@ export async function start_fake_identity() {
     if (m) return entra_token(req, res, form, decodeURIComponent(m[1]));
     if (url.pathname === '/msi/token') return msi_token(req, res, url.searchParams);
 
-    try { record.body = raw ? JSON.parse(raw) : null; } catch { /* stays null */ }
     m = url.pathname.match(/^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/models\/([^/:]+):(\w+)$/);
     if (m) {
       const token = bearer(req);
@@ -221,12 +206,9 @@ export async function start_fake_identity() {
         usageMetadata: usage, modelVersion, responseId,
       });
     }
-    res.writeHead(200, { 'content-type': 'text/event-stream' });
-    for (const t of pieces(text)) {
-      res.write(`data: ${JSON.stringify({ candidates: [{ content: { role: 'model', parts: [{ text: t }] }, index: 0 }], modelVersion, responseId })}\r\n\r\n`);
-    }
-    res.write(`data: ${JSON.stringify({ candidates: [{ content: { role: 'model', parts: [{ text: '' }] }, finishReason: 'STOP', index: 0 }], usageMetadata: usage, modelVersion, responseId })}\r\n\r\n`);
-    res.end();
+    const events = pieces(text).map((t) => ({ candidates: [{ content: { role: 'model', parts: [{ text: t }] }, index: 0 }], modelVersion, responseId }));
+    events.push({ candidates: [{ content: { role: 'model', parts: [{ text: '' }] }, finishReason: 'STOP', index: 0 }], usageMetadata: usage, modelVersion, responseId });
+    send_sse(res, events.map((data) => ({ data })), { eol: '\r\n' });
   }
 
   function azure_chat(res, body, deployment) {
@@ -242,36 +224,28 @@ export async function start_fake_identity() {
         usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 },
       });
     }
-    res.writeHead(200, { 'content-type': 'text/event-stream' });
     const chunk = (delta, finish_reason = null) => ({ id, object: 'chat.completion.chunk', created, model: 'gpt-4o-2024-08-06', choices: [{ index: 0, delta, finish_reason }] });
-    res.write(`data: ${JSON.stringify(chunk({ role: 'assistant', content: '' }))}\n\n`);
-    for (const t of pieces(content)) res.write(`data: ${JSON.stringify(chunk({ content: t }))}\n\n`);
-    res.write(`data: ${JSON.stringify(chunk({}, 'stop'))}\n\n`);
+    const events = [chunk({ role: 'assistant', content: '' }), ...pieces(content).map((t) => chunk({ content: t })), chunk({}, 'stop')];
     if (body.stream_options?.include_usage) {
-      res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: 'gpt-4o-2024-08-06', choices: [], usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } })}\n\n`);
+      events.push({ id, object: 'chat.completion.chunk', created, model: 'gpt-4o-2024-08-06', choices: [], usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } });
     }
-    res.write('data: [DONE]\n\n');
-    res.end();
+    events.push('[DONE]');
+    send_sse(res, events.map((data) => ({ data })));
   }
 
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = server.address().port;
-  const url = `http://127.0.0.1:${port}`;
+  const server = await start_fake_server(handle);
+  port = server.port;
+  const url = server.url;
   return {
-    url,
+    ...server,
     token_uri: `${url}/google/token`,
     authority: `${url}/entra`,
     identity_endpoint: `${url}/msi/token`,
-    requests,
     grants,
     google_account(email, public_key, key_id) { google_accounts.set(email, { public_key, key_id }); },
     entra_app(tenant, client_id, client_secret) { entra_apps.set(`${tenant}/${client_id}`, client_secret); },
     msi_client(client_id = '') { msi_clients.add(client_id); },
     /** The requests whose path starts with `prefix`, oldest first. */
-    to(prefix) { return requests.filter((r) => r.path.startsWith(prefix)); },
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
+    to(prefix) { return server.requests.filter((r) => r.path.startsWith(prefix)); },
   };
 }
