@@ -14,8 +14,8 @@
 //   chat whose last message is a tool result          -> a final answer quoting the tool result
 //   hold_stream()            -> the next stream pauses after its first content chunk until released
 
-import http from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { start_fake_server, send_json as write_json, sse_event } from './fake_common.mjs';
 
 const created_at = 1730000000;  // fixed, so replies are deterministic
 
@@ -137,40 +137,13 @@ function pieces(text) {
 }
 
 export async function start_fake_upstream({ keys = ['Bearer sk-upstream'] } = {}) {
-  const requests = [];
-  const sockets = new Set();
   let next_id = 0;
   let hold = null;  // { promise, release } for the next stream
-
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      let body = null;
-      try { body = raw ? JSON.parse(raw) : null; } catch { body = undefined; }
-      const record = { method: req.method, path: req.url, headers: { ...req.headers }, raw, body };
-      requests.push(record);
-      handle(req, res, record).catch((err) => {
-        if (!res.headersSent) send_json(res, 500, openai_error(String(err), 'server_error', null));
-        else res.destroy();
-      });
-    });
-  });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
 
   const request_id = () => `req_${(++next_id).toString(16).padStart(8, '0')}${randomBytes(4).toString('hex')}`;
 
   function send_json(res, status, obj, extra = {}) {
-    const text = JSON.stringify(obj);
-    res.writeHead(status, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(text),
-      'x-request-id': request_id(),
-      'openai-processing-ms': '1',
-      ...extra,
-    });
-    res.end(text);
+    write_json(res, status, obj, { 'x-request-id': request_id(), 'openai-processing-ms': '1', ...extra });
   }
 
   async function send_sse(res, events) {
@@ -183,7 +156,7 @@ export async function start_fake_upstream({ keys = ['Bearer sk-upstream'] } = {}
     hold = null;
     let content_events = 0;
     for (const ev of events) {
-      res.write(`data: ${typeof ev === 'string' ? ev : JSON.stringify(ev)}\n\n`);
+      res.write(sse_event(ev));
       if (held && ev?.choices?.[0]?.delta?.content && ++content_events === 1) {
         held.reached();
         await held.promise;
@@ -204,7 +177,7 @@ export async function start_fake_upstream({ keys = ['Bearer sk-upstream'] } = {}
     }
     const forced = Number(req.headers['x-fake-status']);
     if (forced >= 400) return send_json(res, forced, error_body_for(forced));
-    if (rec.body === undefined || rec.body === null || typeof rec.body !== 'object') {
+    if (rec.body === null || typeof rec.body !== 'object') {
       return send_json(res, 400, openai_error(
         "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)",
         'invalid_request_error', null));
@@ -309,22 +282,16 @@ export async function start_fake_upstream({ keys = ['Bearer sk-upstream'] } = {}
     return send_json(res, 200, { object: 'list', data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
   }
 
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+  const server = await start_fake_server(handle, {
+    on_error: (res, err) => send_json(res, 500, openai_error(String(err), 'server_error', null)),
   });
-  const { port } = server.address();
+  const { requests } = server;
 
   return {
-    port,
-    url: `http://127.0.0.1:${port}`,
-    requests,
+    ...server,
     /** Requests received on `path` (without query), oldest first. */
     requests_to(path) {
       return requests.filter((r) => r.path.split('?')[0] === path);
-    },
-    last_request() {
-      return requests[requests.length - 1];
     },
     /** The next SSE stream pauses after its first content chunk. Returns
      *  { reached: Promise (the pause point was hit), release() }. */
@@ -337,8 +304,7 @@ export async function start_fake_upstream({ keys = ['Bearer sk-upstream'] } = {}
     },
     async close() {
       if (hold) hold.reached(), (hold = null);
-      for (const s of sockets) s.destroy();
-      await new Promise((resolve) => server.close(resolve));
+      await server.close();
     },
   };
 }
