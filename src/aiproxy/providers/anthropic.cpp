@@ -4,6 +4,7 @@
 
 #include "aiproxy/json/writer.hpp"
 #include "aiproxy/providers/auth.hpp"
+#include "aiproxy/providers/json_access.hpp"
 #include "aiproxy/providers/openai_shapes.hpp"
 #include "aiproxy/providers/upstream_url.hpp"
 
@@ -26,21 +27,6 @@ struct arena {
   boost::json::monotonic_resource resource{buffer.data(), buffer.size()};
   boost::json::storage_ptr storage() { return boost::json::storage_ptr(&resource); }
 };
-
-const boost::json::value* present(const boost::json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && !v->is_null() ? v : nullptr;
-}
-
-std::string_view string_at(const boost::json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
-}
-
-const boost::json::object* object_at(const boost::json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr ? v->if_object() : nullptr;
-}
 
 std::string at_index(std::string_view base, std::size_t i) {
   std::string s(base);
@@ -498,24 +484,24 @@ result<void> map_tools(const boost::json::object& body, boost::json::object& out
 }
 
 // temperature, top_p, top_k (client or config under the precedence rule).
-void map_sampling(const boost::json::object& body, const target& t, boost::json::object& out) {
-  const auto prec = t.conf.precedence;
-  if (auto v = tuning_number(body, "temperature", t.options.temperature, prec)) {
-    out["temperature"] = *v;
+void map_sampling(const sampling& s, boost::json::object& out) {
+  if (s.temperature) {
+    out["temperature"] = *s.temperature;
   }
-  if (auto v = tuning_number(body, "top_p", t.options.top_p, prec)) {
-    out["top_p"] = *v;
+  if (s.top_p) {
+    out["top_p"] = *s.top_p;
   }
-  if (auto v = tuning_integer(body, "top_k", t.options.top_k, prec)) {
-    out["top_k"] = *v;
+  if (s.top_k) {
+    out["top_k"] = *s.top_k;
   }
 }
 
-void map_stop_and_user(const boost::json::object& body, boost::json::object& out) {
-  if (auto stops = stop_sequences(body); !stops.empty()) {
+void map_stop_and_user(const boost::json::object& body, const sampling& s,
+                       boost::json::object& out) {
+  if (!s.stop.empty()) {
     auto& a = out["stop_sequences"].emplace_array();
-    for (const auto& s : stops) {
-      a.emplace_back(s);
+    for (const auto& stop : s.stop) {
+      a.emplace_back(stop);
     }
   }
   if (const auto user = string_at(body, "user"); !user.empty()) {
@@ -530,15 +516,16 @@ result<void> build_messages_body(const boost::json::object& body, const target& 
   }
   out["model"] = t.model;
   // Anthropic requires max_tokens; OpenAI does not, so a default fills the gap.
-  out["max_tokens"] = max_output_tokens(body, t).value_or(anthropic_default_max_tokens);
+  const auto s = read_sampling(body, t);
+  out["max_tokens"] = s.max_tokens.value_or(anthropic_default_max_tokens);
   if (auto r = map_messages(body, out); !r) {
     return r.error();
   }
   if (auto r = map_tools(body, out); !r) {
     return r.error();
   }
-  map_stop_and_user(body, out);
-  map_sampling(body, t, out);
+  map_stop_and_user(body, s, out);
+  map_sampling(s, out);
   out["stream"] = t.stream;
   return {};
 }
@@ -600,9 +587,10 @@ result<void> build_complete_body(const boost::json::object& body, const target& 
     p.append("\n\nHuman: ").append(prompt).append("\n\nAssistant:");
     out["prompt"] = p;
   }
-  out["max_tokens_to_sample"] = max_output_tokens(body, t).value_or(anthropic_default_max_tokens);
-  map_stop_and_user(body, out);
-  map_sampling(body, t, out);
+  const auto s = read_sampling(body, t);
+  out["max_tokens_to_sample"] = s.max_tokens.value_or(anthropic_default_max_tokens);
+  map_stop_and_user(body, s, out);
+  map_sampling(s, out);
   out["stream"] = t.stream;
   return {};
 }
@@ -834,8 +822,7 @@ class messages_stream final : public stream_translator {
 
   result<void> finish(std::string&) override {
     if (!done_) {
-      return error::bad_gateway("anthropic stream ended before its final event",
-                                "incomplete_stream");
+      return incomplete_stream("anthropic");
     }
     return {};
   }
@@ -1006,8 +993,7 @@ class complete_stream final : public stream_translator {
 
   result<void> finish(std::string&) override {
     if (!done_) {
-      return error::bad_gateway("anthropic stream ended before its final event",
-                                "incomplete_stream");
+      return incomplete_stream("anthropic");
     }
     return {};
   }

@@ -4,6 +4,7 @@
 
 #include "aiproxy/json/writer.hpp"
 #include "aiproxy/providers/auth.hpp"
+#include "aiproxy/providers/json_access.hpp"
 #include "aiproxy/providers/openai_shapes.hpp"
 #include "aiproxy/providers/upstream_url.hpp"
 
@@ -20,24 +21,6 @@ namespace {
 using config::route_type;
 
 // ---------------------------------------------------------------- small helpers
-
-const boost::json::value* present(const boost::json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && !v->is_null() ? v : nullptr;
-}
-
-std::string_view string_at(const boost::json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  if (v != nullptr && v->is_string()) {
-    return v->get_string();
-  }
-  return {};
-}
-
-const boost::json::object* object_at(const boost::json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr ? v->if_object() : nullptr;
-}
 
 std::int64_t int_at(const boost::json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
@@ -541,23 +524,19 @@ result<boost::json::object> converse_body(const boost::json::object& body,
     out["system"] = std::move(conv->system);
   }
 
-  const auto prec = t.conf.precedence;
+  const auto s = read_sampling(body, t);
   boost::json::object inference;
-  if (const auto max = max_output_tokens(body, t)) {
-    inference["maxTokens"] = *max;
+  if (s.max_tokens) {
+    inference["maxTokens"] = *s.max_tokens;
   }
-  if (const auto v = tuning_number(body, "temperature", t.options.temperature, prec)) {
-    inference["temperature"] = *v;
+  if (s.temperature) {
+    inference["temperature"] = *s.temperature;
   }
-  if (const auto v = tuning_number(body, "top_p", t.options.top_p, prec)) {
-    inference["topP"] = *v;
+  if (s.top_p) {
+    inference["topP"] = *s.top_p;
   }
-  if (auto stops = stop_sequences(body); !stops.empty()) {
-    boost::json::array a;
-    for (auto& s : stops) {
-      a.emplace_back(s);
-    }
-    inference["stopSequences"] = std::move(a);
+  if (!s.stop.empty()) {
+    inference["stopSequences"] = string_array(s.stop);
   }
   if (!inference.empty()) {
     out["inferenceConfig"] = std::move(inference);
@@ -586,8 +565,8 @@ result<boost::json::object> converse_body(const boost::json::object& body,
   if (client_extra != nullptr) {
     extra = *client_extra;
   }
-  if (const auto k = tuning_integer(body, "top_k", t.options.top_k, prec)) {
-    extra["top_k"] = *k;
+  if (s.top_k) {
+    extra["top_k"] = *s.top_k;
   }
   if (!extra.empty()) {
     out["additionalModelRequestFields"] = std::move(extra);
@@ -970,7 +949,7 @@ class bedrock_stream final : public stream_translator {
       return {};
     }
     if (!stopped_) {
-      return error::bad_gateway("bedrock stream ended before its final event", "incomplete_stream");
+      return incomplete_stream("bedrock");
     }
     writer_.finish(out, summary_.finish_reason, summary_.usage);
     return {};

@@ -5,6 +5,7 @@
 
 #include "aiproxy/json/writer.hpp"
 #include "aiproxy/providers/auth.hpp"
+#include "aiproxy/providers/json_access.hpp"
 #include "aiproxy/providers/openai_shapes.hpp"
 #include "aiproxy/providers/upstream_url.hpp"
 
@@ -27,22 +28,6 @@ constexpr std::string_view default_host = "api.cohere.com";
 
 enum class chat_api { v1, v2 };
 
-const bj::value* present(const bj::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && !v->is_null() ? v : nullptr;
-}
-
-const bj::object* object_at(const bj::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr ? v->if_object() : nullptr;
-}
-
-std::string_view string_at(const bj::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  const auto* s = v != nullptr ? v->if_string() : nullptr;
-  return s != nullptr ? std::string_view(*s) : std::string_view();
-}
-
 std::optional<std::int64_t> int_at(const bj::object* o, std::string_view key) {
   const auto* v = o != nullptr ? o->if_contains(key) : nullptr;
   if (v == nullptr || !v->is_number()) {
@@ -60,15 +45,6 @@ std::string prefix(route_type rt) {
   p += config::to_string(rt);
   p += ": ";
   return p;
-}
-
-std::string_view trim(std::string_view s) noexcept {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) {
-    return {};
-  }
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
 }
 
 // ---------------------------------------------------------------- endpoint
@@ -171,25 +147,21 @@ result<void> reject_unsupported(const bj::object& body, route_type rt) {
 // max_tokens, temperature, p, k, stop_sequences, seed and the penalties: the same names in
 // every Cohere generation API.
 result<void> write_sampling(const bj::object& body, const target& t, bj::object& out) {
-  const auto prec = t.conf.precedence;
-  if (auto v = max_output_tokens(body, t)) {
-    out["max_tokens"] = *v;
+  const auto s = read_sampling(body, t);
+  if (s.max_tokens) {
+    out["max_tokens"] = *s.max_tokens;
   }
-  if (auto v = tuning_number(body, "temperature", t.options.temperature, prec)) {
-    out["temperature"] = *v;
+  if (s.temperature) {
+    out["temperature"] = *s.temperature;
   }
-  if (auto v = tuning_number(body, "top_p", t.options.top_p, prec)) {
-    out["p"] = *v;
+  if (s.top_p) {
+    out["p"] = *s.top_p;
   }
-  if (auto v = tuning_integer(body, "top_k", t.options.top_k, prec)) {
-    out["k"] = *v;
+  if (s.top_k) {
+    out["k"] = *s.top_k;
   }
-  if (auto stops = stop_sequences(body); !stops.empty()) {
-    bj::array a;
-    for (auto& s : stops) {
-      a.emplace_back(bj::string_view(s));
-    }
-    out["stop_sequences"] = std::move(a);
+  if (!s.stop.empty()) {
+    out["stop_sequences"] = string_array(s.stop);
   }
   if (const auto* seed = present(body, "seed")) {
     if (!seed->is_int64() && !seed->is_uint64()) {
@@ -940,7 +912,7 @@ class cohere_stream final : public stream_translator {
 
   result<void> finish(std::string&) override {
     if (!writer_.finished()) {
-      return error::bad_gateway("cohere stream ended before its final event", "incomplete_stream");
+      return incomplete_stream("cohere");
     }
     return {};
   }

@@ -5,6 +5,7 @@
 
 #include "aiproxy/json/writer.hpp"
 #include "aiproxy/providers/auth.hpp"
+#include "aiproxy/providers/json_access.hpp"
 #include "aiproxy/providers/openai_shapes.hpp"
 #include "aiproxy/providers/upstream_url.hpp"
 
@@ -28,19 +29,6 @@ using config::route_type;
 constexpr std::string_view public_host = "generativelanguage.googleapis.com";
 
 // ---------------------------------------------------------------- small JSON helpers
-
-const boost::json::value* present(const boost::json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && !v->is_null() ? v : nullptr;
-}
-
-std::string_view str_of(const boost::json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  if (v == nullptr || !v->is_string()) {
-    return {};
-  }
-  return std::string_view(v->get_string().data(), v->get_string().size());
-}
 
 std::optional<std::int64_t> int_of(const boost::json::value* v) {
   if (v == nullptr) {
@@ -292,7 +280,7 @@ result<boost::json::array> user_parts(const boost::json::value* content,
     if (p == nullptr) {
       return fail("message content parts must be objects");
     }
-    const std::string_view type = str_of(*p, "type");
+    const std::string_view type = string_at(*p, "type");
     if (type == "text") {
       const auto* text = p->if_contains("text");
       if (text == nullptr || !text->is_string()) {
@@ -303,7 +291,7 @@ result<boost::json::array> user_parts(const boost::json::value* content,
       const auto* iu = p->if_contains("image_url");
       std::string_view url;
       if (iu != nullptr && iu->is_object()) {
-        url = str_of(iu->get_object(), "url");
+        url = string_at(iu->get_object(), "url");
       } else if (iu != nullptr && iu->is_string()) {
         url = iu->get_string();
       }
@@ -318,17 +306,17 @@ result<boost::json::array> user_parts(const boost::json::value* content,
     } else if (type == "input_audio") {
       const auto* ia = p->if_contains("input_audio");
       const auto* o = ia != nullptr ? ia->if_object() : nullptr;
-      if (o == nullptr || str_of(*o, "data").empty() || str_of(*o, "format").empty()) {
+      if (o == nullptr || string_at(*o, "data").empty() || string_at(*o, "format").empty()) {
         return fail("message part of type 'input_audio' needs 'input_audio.data' and 'format'");
       }
       boost::json::object inline_data;
-      inline_data["mimeType"] = "audio/" + lower(str_of(*o, "format"));
-      inline_data["data"] = str_of(*o, "data");
+      inline_data["mimeType"] = "audio/" + lower(string_at(*o, "format"));
+      inline_data["data"] = string_at(*o, "data");
       parts.push_back(boost::json::object{{"inlineData", std::move(inline_data)}});
     } else if (type == "file") {
       const auto* f = p->if_contains("file");
       const auto* o = f != nullptr ? f->if_object() : nullptr;
-      const std::string_view data = o != nullptr ? str_of(*o, "file_data") : std::string_view();
+      const std::string_view data = o != nullptr ? string_at(*o, "file_data") : std::string_view();
       if (data.empty()) {
         return fail("message part of type 'file' needs 'file.file_data' (a base64 data URL)");
       }
@@ -370,7 +358,7 @@ result<contents_result> map_messages(const boost::json::array& messages,
     if (m == nullptr) {
       return fail("every message must be an object");
     }
-    const std::string_view role = str_of(*m, "role");
+    const std::string_view role = string_at(*m, "role");
     const auto* content = m->if_contains("content");
     if (role == "system" || role == "developer") {
       if (out.has_system) {
@@ -405,11 +393,11 @@ result<contents_result> map_messages(const boost::json::array& messages,
           const auto* c = cv.if_object();
           const auto* fn = c != nullptr ? c->if_contains("function") : nullptr;
           const auto* fo = fn != nullptr ? fn->if_object() : nullptr;
-          const std::string_view name = fo != nullptr ? str_of(*fo, "name") : std::string_view();
+          const std::string_view name = fo != nullptr ? string_at(*fo, "name") : std::string_view();
           if (name.empty()) {
             return fail("assistant tool_calls need function.name");
           }
-          std::string_view args_text = str_of(*fo, "arguments");
+          std::string_view args_text = string_at(*fo, "arguments");
           boost::json::value args = boost::json::object();
           if (!args_text.empty()) {
             boost::system::error_code ec;
@@ -421,7 +409,7 @@ result<contents_result> map_messages(const boost::json::array& messages,
           }
           parts.push_back(boost::json::object{
               {"functionCall", boost::json::object{{"name", name}, {"args", std::move(args)}}}});
-          if (const std::string_view id = str_of(*c, "id"); !id.empty()) {
+          if (const std::string_view id = string_at(*c, "id"); !id.empty()) {
             call_names.insert_or_assign(std::string(id), std::string(name));
           }
         }
@@ -435,7 +423,7 @@ result<contents_result> map_messages(const boost::json::array& messages,
     if (role == "tool" || role == "function") {
       std::string name;
       if (role == "tool") {
-        const std::string_view id = str_of(*m, "tool_call_id");
+        const std::string_view id = string_at(*m, "tool_call_id");
         const auto it = call_names.find(id);
         if (it == call_names.end()) {
           return fail("tool message with tool_call_id '" + std::string(id) +
@@ -444,7 +432,7 @@ result<contents_result> map_messages(const boost::json::array& messages,
         }
         name = it->second;
       } else {
-        name = std::string(str_of(*m, "name"));
+        name = std::string(string_at(*m, "name"));
         if (name.empty()) {
           return fail("function message needs a 'name'");
         }
@@ -480,17 +468,17 @@ result<void> map_tools(const boost::json::object& body, boost::json::object& out
       if (to == nullptr) {
         return fail("every tool must be an object");
       }
-      const std::string_view type = str_of(*to, "type");
+      const std::string_view type = string_at(*to, "type");
       if (type != "function") {
         return fail("tool type '" + std::string(type) + "' is not supported by Gemini");
       }
       const auto* fn = to->if_contains("function");
       const auto* fo = fn != nullptr ? fn->if_object() : nullptr;
-      if (fo == nullptr || str_of(*fo, "name").empty()) {
+      if (fo == nullptr || string_at(*fo, "name").empty()) {
         return fail("every tool needs function.name");
       }
       boost::json::object d;
-      d["name"] = str_of(*fo, "name");
+      d["name"] = string_at(*fo, "name");
       if (const auto* desc = present(*fo, "description")) {
         d["description"] = *desc;
       }
@@ -570,36 +558,31 @@ result<void> reject_unsupported(const boost::json::object& body, const request_e
 
 result<void> map_generation_config(const boost::json::object& body, const target& t,
                                    boost::json::object& out, const request_error& fail) {
-  const auto& opt = t.options;
-  const auto prec = t.conf.precedence;
+  const auto s = read_sampling(body, t);
   boost::json::object gc;
-  if (auto v = max_output_tokens(body, t)) {
-    gc["maxOutputTokens"] = *v;
+  if (s.max_tokens) {
+    gc["maxOutputTokens"] = *s.max_tokens;
   }
-  if (auto v = tuning_number(body, "temperature", opt.temperature, prec)) {
-    gc["temperature"] = *v;
+  if (s.temperature) {
+    gc["temperature"] = *s.temperature;
   }
-  if (auto v = tuning_number(body, "top_p", opt.top_p, prec)) {
-    gc["topP"] = *v;
+  if (s.top_p) {
+    gc["topP"] = *s.top_p;
   }
-  if (auto v = tuning_integer(body, "top_k", opt.top_k, prec)) {
-    gc["topK"] = *v;
+  if (s.top_k) {
+    gc["topK"] = *s.top_k;
   }
-  if (auto stops = stop_sequences(body); !stops.empty()) {
-    boost::json::array a;
-    for (auto& s : stops) {
-      a.emplace_back(s);
-    }
-    gc["stopSequences"] = std::move(a);
+  if (!s.stop.empty()) {
+    gc["stopSequences"] = string_array(s.stop);
   }
   if (auto v = int_of(present(body, "seed"))) {
     gc["seed"] = *v;
   }
-  if (const auto* v = present(body, "presence_penalty"); v != nullptr && v->is_number()) {
-    gc["presencePenalty"] = v->to_number<double>();
+  if (s.presence_penalty) {
+    gc["presencePenalty"] = *s.presence_penalty;
   }
-  if (const auto* v = present(body, "frequency_penalty"); v != nullptr && v->is_number()) {
-    gc["frequencyPenalty"] = v->to_number<double>();
+  if (s.frequency_penalty) {
+    gc["frequencyPenalty"] = *s.frequency_penalty;
   }
   if (auto n = int_of(present(body, "n")); n && *n != 1) {
     if (*n < 1) {
@@ -785,7 +768,7 @@ struct candidate_view {
 // Reads the parts of one candidate. `first_call_index` numbers calls without an id.
 candidate_view read_candidate(const boost::json::object& c, const target& t, int first_call_index) {
   candidate_view v;
-  v.raw_finish = std::string(str_of(c, "finishReason"));
+  v.raw_finish = std::string(string_at(c, "finishReason"));
   v.index = int_of(c.if_contains("index")).value_or(0);
   const auto* content = c.if_contains("content");
   const auto* co = content != nullptr ? content->if_object() : nullptr;
@@ -810,10 +793,10 @@ candidate_view read_candidate(const boost::json::object& c, const target& t, int
     } else if (const auto* fc = p->if_contains("functionCall"); fc != nullptr && fc->is_object()) {
       const auto& fo = fc->get_object();
       tool_call_out call;
-      call.name = std::string(str_of(fo, "name"));
+      call.name = std::string(string_at(fo, "name"));
       const auto* args = present(fo, "args");
       call.arguments = args != nullptr ? json::to_json(*args) : std::string("{}");
-      call.id = std::string(str_of(fo, "id"));
+      call.id = std::string(string_at(fo, "id"));
       if (call.id.empty()) {
         call.id = gemini_tool_call_id(t.id, first_call_index + static_cast<int>(v.calls.size()));
       }
@@ -850,8 +833,8 @@ std::optional<google_error> read_google_error(const boost::json::value& v) {
     return std::nullopt;  // already OpenAI-shaped (an OpenAI-compatible proxy in front)
   }
   google_error g;
-  g.message = std::string(str_of(e, "message"));
-  g.status = std::string(str_of(e, "status"));
+  g.message = std::string(string_at(e, "message"));
+  g.status = std::string(string_at(e, "status"));
   g.code = static_cast<int>(int_of(e.if_contains("code")).value_or(0));
   if (g.message.empty() && g.status.empty()) {
     return std::nullopt;
@@ -1001,14 +984,14 @@ class gemini final : public provider {
       return error::bad_gateway(route_prefix(rt) + "'candidates' not in gemini response");
     }
     translated_response out;
-    out.summary.response_model = std::string(str_of(*obj, "modelVersion"));
+    out.summary.response_model = std::string(string_at(*obj, "modelVersion"));
     if (out.summary.response_model.empty()) {
       out.summary.response_model = t.model;
     }
     if (const auto* um = obj->if_contains("usageMetadata"); um != nullptr && um->is_object()) {
       out.summary.usage = gemini_usage(um->get_object());
     }
-    const std::string id(str_of(*obj, "responseId"));
+    const std::string id(string_at(*obj, "responseId"));
 
     std::vector<candidate_view> views;
     int calls = 0;
@@ -1126,11 +1109,11 @@ class gemini_stream final : public stream_translator {
     }
     if (!started_) {
       started_ = true;
-      if (const auto id = str_of(*obj, "responseId"); !id.empty()) {
+      if (const auto id = string_at(*obj, "responseId"); !id.empty()) {
         writer_.set_id(std::string(id));
       }
     }
-    if (const auto mv = str_of(*obj, "modelVersion"); !mv.empty()) {
+    if (const auto mv = string_at(*obj, "modelVersion"); !mv.empty()) {
       if (writer_.model() != mv) {
         writer_.set_model(std::string(mv));
       }
@@ -1162,7 +1145,7 @@ class gemini_stream final : public stream_translator {
       }
     } else if (const auto* fb = obj->if_contains("promptFeedback");
                fb != nullptr && fb->is_object() &&
-               !str_of(fb->get_object(), "blockReason").empty()) {
+               !string_at(fb->get_object(), "blockReason").empty()) {
       raw_finish_ = "SAFETY";  // the prompt was blocked: no candidate will come
       blocked_ = true;
     }
@@ -1174,7 +1157,7 @@ class gemini_stream final : public stream_translator {
       return {};
     }
     if (raw_finish_.empty()) {
-      return error::bad_gateway("gemini stream ended before its final event", "incomplete_stream");
+      return incomplete_stream("gemini");
     }
     std::string reason(blocked_ ? "content_filter" : gemini_finish_reason(raw_finish_, calls_ > 0));
     summary_.finish_reason = reason;

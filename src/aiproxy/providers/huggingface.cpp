@@ -7,6 +7,7 @@
 #include "aiproxy/json/usage_reader.hpp"
 #include "aiproxy/json/writer.hpp"
 #include "aiproxy/providers/auth.hpp"
+#include "aiproxy/providers/json_access.hpp"
 #include "aiproxy/providers/openai.hpp"
 #include "aiproxy/providers/openai_shapes.hpp"
 #include "aiproxy/providers/upstream_url.hpp"
@@ -22,20 +23,6 @@ namespace aiproxy::providers {
 namespace {
 
 using config::route_type;
-
-const boost::json::value* present(const boost::json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && !v->is_null() ? v : nullptr;
-}
-
-std::string_view trim(std::string_view s) noexcept {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) {
-    return {};
-  }
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 std::string double_json(double d) {
   std::string s;
@@ -174,29 +161,7 @@ result<std::string> completions_body(const client_request& req, const target& t,
     return error::bad_request("presence_penalty is not supported by huggingface text-generation");
   }
   boost::json::object params;
-  const auto prec = t.conf.precedence;
-  if (auto m = max_output_tokens(body, t)) {
-    params["max_new_tokens"] = *m;
-  }
-  if (auto v = tuning_number(body, "temperature", t.options.temperature, prec)) {
-    params["temperature"] = *v;
-  }
-  if (auto v = tuning_number(body, "top_p", t.options.top_p, prec)) {
-    params["top_p"] = *v;
-  }
-  if (auto v = tuning_integer(body, "top_k", t.options.top_k, prec)) {
-    params["top_k"] = *v;
-  }
-  if (const auto stop = stop_sequences(body); !stop.empty()) {
-    boost::json::array a;
-    for (const auto& s : stop) {
-      a.emplace_back(s);
-    }
-    params["stop"] = std::move(a);
-  }
-  if (const auto* s = present(body, "seed"); s != nullptr && s->is_number()) {
-    params["seed"] = s->to_number<std::int64_t>();
-  }
+  write_tgi_sampling(body, t, params);
   if (const auto* f = present(body, "frequency_penalty"); f != nullptr && f->is_number()) {
     params["frequency_penalty"] = f->to_number<double>();
   }
@@ -457,8 +422,7 @@ class hf_chat_stream final : public stream_translator {
       done_ = true;
       return {};
     }
-    return error::bad_gateway("huggingface stream ended before its final event",
-                              "incomplete_stream");
+    return incomplete_stream("huggingface");
   }
 
   const response_summary& summary() const override { return summary_; }
@@ -544,8 +508,7 @@ class tgi_stream final : public stream_translator {
     if (writer_.finished()) {
       return {};
     }
-    return error::bad_gateway(provider_ + " stream ended before its final event",
-                              "incomplete_stream");
+    return incomplete_stream(provider_);
   }
 
   const response_summary& summary() const override { return summary_; }
@@ -679,6 +642,29 @@ class huggingface final : public provider {
 };
 
 }  // namespace
+
+void write_tgi_sampling(const boost::json::object& body, const target& t,
+                        boost::json::object& params) {
+  const auto s = read_sampling(body, t);
+  if (s.max_tokens) {
+    params["max_new_tokens"] = *s.max_tokens;
+  }
+  if (s.temperature) {
+    params["temperature"] = *s.temperature;
+  }
+  if (s.top_p) {
+    params["top_p"] = *s.top_p;
+  }
+  if (s.top_k) {
+    params["top_k"] = *s.top_k;
+  }
+  if (!s.stop.empty()) {
+    params["stop"] = string_array(s.stop);
+  }
+  if (const auto* seed = present(body, "seed"); seed != nullptr && seed->is_number()) {
+    params["seed"] = seed->to_number<std::int64_t>();
+  }
+}
 
 std::string_view tgi_finish_reason(std::string_view reason) noexcept {
   if (reason == "length") {

@@ -7,6 +7,8 @@
 
 #include "aiproxy/providers/provider.hpp"
 
+#include <boost/json/fwd.hpp>
+
 #include <memory>
 #include <string_view>
 
@@ -19,6 +21,11 @@ const provider& huggingface_provider();
 /// TGI's finish reasons (`eos_token`, `stop_sequence`, `length`) as OpenAI's (`stop`,
 /// `length`); anything unknown is `stop`.
 std::string_view tgi_finish_reason(std::string_view reason) noexcept;
+
+/// TGI's text-generation `parameters` from an OpenAI request: max_new_tokens, temperature,
+/// top_p, top_k (precedence rule), stop and the client's seed, added to `params`.
+void write_tgi_sampling(const boost::json::object& body, const target& t,
+                        boost::json::object& params);
 
 /// A translator for a Text Generation Inference token stream (SSE events
 /// `{"token":{"text","special"},"generated_text":null|"...","details":{"finish_reason",

@@ -7,6 +7,7 @@
 #include "aiproxy/json/writer.hpp"
 #include "aiproxy/providers/auth.hpp"
 #include "aiproxy/providers/huggingface.hpp"
+#include "aiproxy/providers/json_access.hpp"
 #include "aiproxy/providers/openai_shapes.hpp"
 #include "aiproxy/providers/upstream_url.hpp"
 
@@ -21,25 +22,6 @@ namespace aiproxy::providers {
 namespace {
 
 using config::route_type;
-
-const boost::json::value* present(const boost::json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && !v->is_null() ? v : nullptr;
-}
-
-std::string_view string_at(const boost::json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
-}
-
-std::string_view trim(std::string_view s) noexcept {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) {
-    return {};
-  }
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 std::string message_at(std::size_t i) {
   return "messages[" + std::to_string(i) + "]";
@@ -66,18 +48,6 @@ result<std::string> text_of(const boost::json::value* content, std::size_t i) {
     }
   }
   return content_text(content);
-}
-
-std::string error_message(const boost::json::object& o) {
-  if (const auto* e = o.if_contains("error")) {
-    if (const auto* s = e->if_string()) {
-      return std::string(*s);
-    }
-    if (const auto* eo = e->if_object()) {
-      return std::string(string_at(*eo, "message"));
-    }
-  }
-  return std::string(string_at(o, "message"));
 }
 
 result<void> check_unsupported(const boost::json::object& body) {
@@ -119,29 +89,7 @@ result<void> check_unsupported(const boost::json::object& body) {
 
 boost::json::object parameters(const boost::json::object& body, const target& t) {
   boost::json::object p;
-  const auto prec = t.conf.precedence;
-  if (auto m = max_output_tokens(body, t)) {
-    p["max_new_tokens"] = *m;
-  }
-  if (auto v = tuning_number(body, "temperature", t.options.temperature, prec)) {
-    p["temperature"] = *v;
-  }
-  if (auto v = tuning_number(body, "top_p", t.options.top_p, prec)) {
-    p["top_p"] = *v;
-  }
-  if (auto v = tuning_integer(body, "top_k", t.options.top_k, prec)) {
-    p["top_k"] = *v;
-  }
-  if (const auto stop = stop_sequences(body); !stop.empty()) {
-    boost::json::array a;
-    for (const auto& s : stop) {
-      a.emplace_back(s);
-    }
-    p["stop"] = std::move(a);
-  }
-  if (const auto* s = present(body, "seed"); s != nullptr && s->is_number()) {
-    p["seed"] = s->to_number<std::int64_t>();
-  }
+  write_tgi_sampling(body, t, p);
   return p;
 }
 
@@ -250,7 +198,7 @@ class llama2_raw final : public provider {
     const auto* text = gen != nullptr ? gen->if_contains("generated_text") : nullptr;
     if (text == nullptr || !text->is_string()) {
       if (const auto* o = v.if_object()) {
-        if (auto msg = error_message(*o); !msg.empty()) {
+        if (auto msg = plain_error_message(*o); !msg.empty()) {
           return error::bad_gateway("llama2 error: " + msg);
         }
       }
@@ -300,7 +248,7 @@ class llama2_raw final : public provider {
     if (const auto* e = o->if_contains("error"); e != nullptr && e->is_object()) {
       return std::nullopt;  // already OpenAI-shaped
     }
-    auto msg = error_message(*o);
+    auto msg = plain_error_message(*o);
     if (msg.empty()) {
       return std::nullopt;
     }

@@ -2,6 +2,8 @@
 #include "aiproxy/providers/mock.hpp"
 
 #include "aiproxy/json/writer.hpp"
+#include "aiproxy/providers/json_access.hpp"
+#include "aiproxy/providers/openai_shapes.hpp"
 #include "aiproxy/stream/sse_writer.hpp"
 
 #include <boost/json/value.hpp>
@@ -49,39 +51,6 @@ std::string_view utf8_prefix(std::string_view s, std::size_t n) noexcept {
     ++count;
   }
   return s.substr(0, std::min(i, s.size()));
-}
-
-// The text of a message `content`: a string, or the `text` parts of an array joined by spaces.
-std::string content_text(const boost::json::value* content) {
-  std::string out;
-  if (content == nullptr) {
-    return out;
-  }
-  if (const auto* s = content->if_string()) {
-    out.assign(s->data(), s->size());
-    return out;
-  }
-  if (const auto* parts = content->if_array()) {
-    for (const auto& p : *parts) {
-      const auto* po = p.if_object();
-      const auto* text = po != nullptr ? po->if_contains("text") : nullptr;
-      if (text != nullptr && text->is_string()) {
-        if (!out.empty()) {
-          out.push_back(' ');
-        }
-        out.append(text->get_string().data(), text->get_string().size());
-      }
-    }
-  }
-  return out;
-}
-
-std::string_view string_at(const boost::json::object& o, std::string_view key) noexcept {
-  const auto* v = o.if_contains(key);
-  if (v == nullptr || !v->is_string()) {
-    return {};
-  }
-  return v->get_string();
 }
 
 // ---------------------------------------------------------------- tool calls
@@ -465,7 +434,7 @@ void answer_chat(mock_reply& r, const boost::json::object& body, const target& t
     if (mo == nullptr) {
       continue;
     }
-    std::string text = content_text(mo->if_contains("content"));
+    std::string text = content_text(mo->if_contains("content"), ' ');  // words joined by spaces
     prompt_words += count_words(text);
     last_role = string_at(*mo, "role");
     if (last_role == "user") {

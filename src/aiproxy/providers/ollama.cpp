@@ -5,6 +5,7 @@
 #include "aiproxy/json/usage_reader.hpp"
 #include "aiproxy/json/writer.hpp"
 #include "aiproxy/providers/auth.hpp"
+#include "aiproxy/providers/json_access.hpp"
 #include "aiproxy/providers/openai_shapes.hpp"
 #include "aiproxy/providers/upstream_url.hpp"
 
@@ -20,40 +21,8 @@ namespace {
 
 using config::route_type;
 
-const boost::json::value* present(const boost::json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && !v->is_null() ? v : nullptr;
-}
-
-std::string_view string_at(const boost::json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
-}
-
-std::string_view trim(std::string_view s) noexcept {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) {
-    return {};
-  }
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
 std::string at(std::string_view what, std::size_t i) {
   return std::string(what) + "[" + std::to_string(i) + "]";
-}
-
-/// `{"error": "..."}` (Ollama) or `{"message": "..."}` (Mistral's API); empty if neither.
-std::string error_message(const boost::json::object& o) {
-  if (const auto* e = o.if_contains("error")) {
-    if (const auto* s = e->if_string()) {
-      return std::string(*s);
-    }
-    if (const auto* eo = e->if_object()) {
-      return std::string(string_at(*eo, "message"));
-    }
-  }
-  return std::string(string_at(o, "message"));
 }
 
 /// An id for a tool call Ollama did not name: unique within the response, derived from the
@@ -87,33 +56,30 @@ result<void> check_common(const boost::json::object& body) {
 /// Ollama's `options`: num_predict, temperature, top_p, top_k, stop, seed, penalties.
 boost::json::object model_options(const boost::json::object& body, const target& t) {
   boost::json::object o;
-  const auto prec = t.conf.precedence;
-  if (auto m = max_output_tokens(body, t)) {
-    o["num_predict"] = *m;
+  const auto s = read_sampling(body, t);
+  if (s.max_tokens) {
+    o["num_predict"] = *s.max_tokens;
   }
-  if (auto v = tuning_number(body, "temperature", t.options.temperature, prec)) {
-    o["temperature"] = *v;
+  if (s.temperature) {
+    o["temperature"] = *s.temperature;
   }
-  if (auto v = tuning_number(body, "top_p", t.options.top_p, prec)) {
-    o["top_p"] = *v;
+  if (s.top_p) {
+    o["top_p"] = *s.top_p;
   }
-  if (auto v = tuning_integer(body, "top_k", t.options.top_k, prec)) {
-    o["top_k"] = *v;
+  if (s.top_k) {
+    o["top_k"] = *s.top_k;
   }
-  if (const auto stop = stop_sequences(body); !stop.empty()) {
-    boost::json::array a;
-    for (const auto& s : stop) {
-      a.emplace_back(s);
-    }
-    o["stop"] = std::move(a);
+  if (!s.stop.empty()) {
+    o["stop"] = string_array(s.stop);
   }
-  if (const auto* s = present(body, "seed"); s != nullptr && s->is_number()) {
-    o["seed"] = s->to_number<std::int64_t>();
+  if (const auto* seed = present(body, "seed"); seed != nullptr && seed->is_number()) {
+    o["seed"] = seed->to_number<std::int64_t>();
   }
-  for (const char* key : {"presence_penalty", "frequency_penalty"}) {
-    if (const auto* p = present(body, key); p != nullptr && p->is_number()) {
-      o[key] = p->to_number<double>();
-    }
+  if (s.presence_penalty) {
+    o["presence_penalty"] = *s.presence_penalty;
+  }
+  if (s.frequency_penalty) {
+    o["frequency_penalty"] = *s.frequency_penalty;
   }
   return o;
 }
@@ -429,7 +395,7 @@ class ollama_stream final : public stream_translator {
       return error::bad_gateway("ollama sent a stream line that is not a JSON object");
     }
     if (o->contains("error")) {
-      auto msg = error_message(*o);
+      auto msg = plain_error_message(*o);
       return error::bad_gateway(msg.empty() ? "ollama stream error" : msg);
     }
     if (!model_seen_) {
@@ -474,7 +440,7 @@ class ollama_stream final : public stream_translator {
     if (writer_.finished()) {
       return {};
     }
-    return error::bad_gateway("ollama stream ended before its final event", "incomplete_stream");
+    return incomplete_stream("ollama");
   }
 
   const response_summary& summary() const override { return summary_; }
@@ -580,7 +546,7 @@ class ollama final : public provider {
                                : rt == route_type::llm_v1_completions ? payload->is_string()
                                                                       : payload->is_array());
     if (!shape_ok) {
-      if (auto msg = error_message(*o); !msg.empty()) {
+      if (auto msg = plain_error_message(*o); !msg.empty()) {
         return error::bad_gateway("ollama error: " + msg);
       }
       return error::bad_gateway("ollama response has no '" + std::string(field) + "'");
@@ -659,7 +625,7 @@ class ollama final : public provider {
     if (const auto* e = o->if_contains("error"); e != nullptr && e->is_object()) {
       return std::nullopt;  // already OpenAI-shaped
     }
-    auto msg = error_message(*o);
+    auto msg = plain_error_message(*o);
     if (msg.empty()) {
       return std::nullopt;
     }

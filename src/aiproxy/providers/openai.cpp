@@ -7,6 +7,7 @@
 #include "aiproxy/json/usage_reader.hpp"
 #include "aiproxy/json/writer.hpp"
 #include "aiproxy/providers/auth.hpp"
+#include "aiproxy/providers/json_access.hpp"
 
 #include "aiproxy/providers/upstream_url.hpp"
 #include "aiproxy/stream/sse_writer.hpp"
@@ -131,15 +132,10 @@ std::string double_json(double v) {
   return s;
 }
 
-bool has_value(const boost::json::object& obj, std::string_view key) {
-  const auto* v = obj.if_contains(key);
-  return v != nullptr && !v->is_null();
-}
-
 // Adds the edit for one tuning option according to the precedence rule.
 void tune(std::vector<json::field_edit>& edits, const boost::json::object& body,
           config::options_precedence prec, std::string_view key, std::string json) {
-  if (prec == config::options_precedence::config || !has_value(body, key)) {
+  if (prec == config::options_precedence::config || present(body, key) == nullptr) {
     edits.push_back(json::field_edit::set(key, std::move(json)));
   }
 }
@@ -379,15 +375,6 @@ class openai_stream_translator final : public stream_translator {
       }
     }
     return false;
-  }
-
-  static std::string_view trim(std::string_view s) noexcept {
-    const auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string_view::npos) {
-      return {};
-    }
-    const auto e = s.find_last_not_of(" \t\r\n");
-    return s.substr(b, e - b + 1);
   }
 
   void collect(const boost::json::object& obj) {

@@ -4,8 +4,10 @@
 #include "aiproxy/providers/openai_shapes.hpp"
 
 #include "aiproxy/json/writer.hpp"
+#include "aiproxy/providers/json_access.hpp"
 #include "aiproxy/stream/sse_writer.hpp"
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -17,11 +19,6 @@
 namespace aiproxy::providers {
 
 namespace {
-
-const boost::json::value* present(const boost::json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && !v->is_null() ? v : nullptr;
-}
 
 void write_float(std::string& out, double d) {
   char buf[32];
@@ -160,7 +157,41 @@ std::vector<std::string> stop_sequences(const boost::json::object& body) {
   return out;
 }
 
-std::string content_text(const boost::json::value* content) {
+namespace {
+
+std::optional<double> client_number(const boost::json::object& body, std::string_view key) {
+  const auto* v = present(body, key);
+  if (v == nullptr || !v->is_number()) {
+    return std::nullopt;
+  }
+  return v->to_number<double>();
+}
+
+}  // namespace
+
+sampling read_sampling(const boost::json::object& body, const target& t) {
+  const auto prec = t.conf.precedence;
+  sampling s;
+  s.max_tokens = max_output_tokens(body, t);
+  s.temperature = tuning_number(body, "temperature", t.options.temperature, prec);
+  s.top_p = tuning_number(body, "top_p", t.options.top_p, prec);
+  s.top_k = tuning_integer(body, "top_k", t.options.top_k, prec);
+  s.stop = stop_sequences(body);
+  s.presence_penalty = client_number(body, "presence_penalty");
+  s.frequency_penalty = client_number(body, "frequency_penalty");
+  return s;
+}
+
+boost::json::array string_array(const std::vector<std::string>& strings) {
+  boost::json::array a;
+  a.reserve(strings.size());
+  for (const auto& s : strings) {
+    a.emplace_back(s);
+  }
+  return a;
+}
+
+std::string content_text(const boost::json::value* content, char separator) {
   std::string out;
   if (content == nullptr) {
     return out;
@@ -175,7 +206,7 @@ std::string content_text(const boost::json::value* content) {
       const auto* text = po != nullptr ? po->if_contains("text") : nullptr;
       if (text != nullptr && text->is_string()) {
         if (!out.empty()) {
-          out.push_back('\n');
+          out.push_back(separator);
         }
         out.append(text->get_string().data(), text->get_string().size());
       }
@@ -509,29 +540,32 @@ void chunk_writer::role(std::string& out) {
       "\"logprobs\":null,\"finish_reason\":null}]}\n\n");
 }
 
-void chunk_writer::content(std::string& out, std::string_view text) {
+void chunk_writer::delta_text(std::string& out, std::string_view field, std::string_view text) {
   role(out);
   head(out);
-  if (chat_) {
-    out.append(",\"choices\":[{\"index\":0,\"delta\":{\"content\":");
-    json::write_string(out, text);
-    out.append("},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
-  } else {
-    out.append(",\"choices\":[{\"index\":0,\"text\":");
-    json::write_string(out, text);
-    out.append(",\"logprobs\":null,\"finish_reason\":null}]}\n\n");
-  }
+  out.append(",\"choices\":[{\"index\":0,\"delta\":{\"");
+  out.append(field);
+  out.append("\":");
+  json::write_string(out, text);
+  out.append("},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
 }
 
-void chunk_writer::reasoning(std::string& out, std::string_view text) {
-  if (!chat_) {
+void chunk_writer::content(std::string& out, std::string_view text) {
+  if (chat_) {
+    delta_text(out, "content", text);
     return;
   }
   role(out);
   head(out);
-  out.append(",\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":");
+  out.append(",\"choices\":[{\"index\":0,\"text\":");
   json::write_string(out, text);
-  out.append("},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+  out.append(",\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+}
+
+void chunk_writer::reasoning(std::string& out, std::string_view text) {
+  if (chat_) {
+    delta_text(out, "reasoning_content", text);
+  }
 }
 
 void chunk_writer::tool_call_start(std::string& out, int index, std::string_view id,

@@ -42,8 +42,26 @@ std::optional<std::int64_t> max_output_tokens(const boost::json::object& body, c
 /// `stop` as a list (a string becomes one entry; absent or null becomes empty).
 std::vector<std::string> stop_sequences(const boost::json::object& body);
 
-/// The text of a message's `content`: a string as is, an array's text parts joined with "\n".
-std::string content_text(const boost::json::value* content);
+/// The sampling fields every generation API has some name for. The first four follow the
+/// precedence rule (client or configured value); `stop` and the penalties are the client's
+/// (a penalty only when it is a number).
+struct sampling {
+  std::optional<std::int64_t> max_tokens;  // max_output_tokens
+  std::optional<double> temperature;
+  std::optional<double> top_p;
+  std::optional<std::int64_t> top_k;
+  std::vector<std::string> stop;  // stop_sequences
+  std::optional<double> presence_penalty;
+  std::optional<double> frequency_penalty;
+};
+sampling read_sampling(const boost::json::object& body, const target& t);
+
+/// `strings` as a JSON array of strings.
+boost::json::array string_array(const std::vector<std::string>& strings);
+
+/// The text of a message's `content`: a string as is, an array's text parts joined with
+/// `separator`.
+std::string content_text(const boost::json::value* content, char separator = '\n');
 
 /// A parsed `data:` URL (`data:image/png;base64,AAAA`). nullopt when `url` is not a base64 data
 /// URL.
@@ -153,6 +171,8 @@ class chunk_writer {
  private:
   void head(std::string& out);
   void role(std::string& out);
+  /// A chat chunk whose delta is `{"<field>": text}`.
+  void delta_text(std::string& out, std::string_view field, std::string_view text);
 
   const target& t_;
   std::string id_;
