@@ -1,7 +1,10 @@
 // openai_shapes: the shared OpenAI readers and writers every translating provider uses.
 #include "golden_support.hpp"
 
+#include "aiproxy/providers/json_access.hpp"
 #include "aiproxy/providers/openai_shapes.hpp"
+
+#include <boost/json/serialize.hpp>
 
 #include <gtest/gtest.h>
 
@@ -126,6 +129,95 @@ TEST(openai_shapes, openai_error_body) {
   EXPECT_EQ(v.at("error").at("message").as_string(), "Overloaded");
   EXPECT_TRUE(v.at("error").at("param").is_null());
   EXPECT_EQ(openai_error_type_for(429), "rate_limit_error");
+}
+
+TEST(openai_shapes, read_sampling_merges_configured_values_and_keeps_client_only_fields) {
+  const auto body = parse_json(
+      R"({"max_tokens":50,"temperature":0.2,"top_p":null,"top_k":4,"stop":["x","y"],
+          "presence_penalty":0.5,"frequency_penalty":"high"})");
+  auto conf = chat_conf();
+  conf.model.options.temperature = 0.9;
+  conf.model.options.top_p = 0.8;
+  const target t{conf, conf.model.options, "m", false, false, 1, "id-1"};
+  const auto s = read_sampling(body.as_object(), t);
+  EXPECT_EQ(s.max_tokens, 50);
+  EXPECT_EQ(s.temperature, 0.2);  // precedence request: the client's wins
+  EXPECT_EQ(s.top_p, 0.8);        // client sent null: the configured one
+  EXPECT_EQ(s.top_k, 4);
+  EXPECT_EQ(s.stop, (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(s.presence_penalty, 0.5);
+  EXPECT_FALSE(s.frequency_penalty);  // not a number
+
+  conf.precedence = config::options_precedence::config;
+  const target tc{conf, conf.model.options, "m", false, false, 1, "id-1"};
+  EXPECT_EQ(read_sampling(body.as_object(), tc).temperature, 0.9);
+  const auto empty = read_sampling(parse_json("{}").as_object(), tc);
+  EXPECT_FALSE(empty.max_tokens);
+  EXPECT_FALSE(empty.top_k);
+  EXPECT_TRUE(empty.stop.empty());
+  EXPECT_EQ(boost::json::serialize(string_array({"a", "b"})), R"(["a","b"])");
+  EXPECT_TRUE(string_array({}).empty());
+}
+
+TEST(openai_shapes, content_text_joins_text_parts_with_the_separator) {
+  const auto parts =
+      parse_json(R"([{"type":"text","text":"a"},{"type":"image_url"},{"type":"text","text":"b"}])");
+  EXPECT_EQ(content_text(&parts), "a\nb");
+  EXPECT_EQ(content_text(&parts, ' '), "a b");
+  const auto str = parse_json(R"("plain")");
+  EXPECT_EQ(content_text(&str, ' '), "plain");
+  EXPECT_EQ(content_text(nullptr), "");
+}
+
+TEST(openai_shapes, chunk_writer_reasoning_is_chat_only) {
+  auto conf = chat_conf();
+  const target chat{conf, conf.model.options, "m", true, false, 5, "chatcmpl-r"};
+  chunk_writer w(chat);
+  std::string out;
+  w.reasoning(out, "think");
+  auto events = testing::split_events(out);
+  ASSERT_EQ(events.size(), 2u);  // role, then the reasoning delta
+  EXPECT_NE(events[1].find("\"delta\":{\"reasoning_content\":\"think\"},\"logprobs\":null"),
+            std::string::npos);
+
+  conf.route_type = config::route_type::llm_v1_completions;
+  const target completions{conf, conf.model.options, "m", true, false, 5, "cmpl-r"};
+  chunk_writer c(completions);
+  out.clear();
+  c.reasoning(out, "think");
+  EXPECT_EQ(out, "");
+  c.content(out, "Hi");
+  events = testing::split_events(out);
+  ASSERT_EQ(events.size(), 1u);  // no role chunk for text_completion
+  EXPECT_NE(events[0].find("\"choices\":[{\"index\":0,\"text\":\"Hi\",\"logprobs\":null"),
+            std::string::npos);
+}
+
+TEST(json_access, getters_trim_and_errors) {
+  const auto v = parse_json(R"({"s":"x","n":null,"o":{"k":1},"i":3})");
+  const auto& o = v.as_object();
+  EXPECT_NE(present(o, "s"), nullptr);
+  EXPECT_EQ(present(o, "n"), nullptr);
+  EXPECT_EQ(present(o, "missing"), nullptr);
+  EXPECT_EQ(string_at(o, "s"), "x");
+  EXPECT_EQ(string_at(o, "i"), "");
+  ASSERT_NE(object_at(o, "o"), nullptr);
+  EXPECT_TRUE(object_at(o, "o")->contains("k"));
+  EXPECT_EQ(object_at(o, "s"), nullptr);
+  EXPECT_EQ(trim(" \t\r\nab c\n "), "ab c");
+  EXPECT_EQ(trim(" \n"), "");
+
+  EXPECT_EQ(plain_error_message(parse_json(R"({"error":"boom"})").as_object()), "boom");
+  EXPECT_EQ(plain_error_message(parse_json(R"({"error":{"message":"m"}})").as_object()), "m");
+  // An error object without a message does not fall back to a top-level message.
+  EXPECT_EQ(plain_error_message(parse_json(R"({"error":{},"message":"top"})").as_object()), "");
+  EXPECT_EQ(plain_error_message(parse_json(R"({"message":"top"})").as_object()), "top");
+  EXPECT_EQ(plain_error_message(parse_json(R"({"detail":"x"})").as_object()), "");
+
+  const auto e = incomplete_stream("ollama");
+  EXPECT_EQ(e.message, "ollama stream ended before its final event");
+  EXPECT_EQ(e.status, 502);
+  EXPECT_EQ(e.code, "incomplete_stream");
 }
 
 }  // namespace
