@@ -5,7 +5,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { start_fake_anthropic } from './fake_anthropic.mjs';
-import { use_provider_gateway, ai_plugin, ai_route, routes_config, collect, skip_reason } from './harness.mjs';
+import {
+  use_provider_gateway, ai_plugin, ai_route, error_routes, routes_config, collect, skip_reason,
+} from './harness.mjs';
 
 const model = 'claude-sonnet-4-20250514';
 
@@ -20,9 +22,7 @@ function anthropic_config(upstream) {
   return routes_config([
     ai_route('chat', '/v1/chat/completions', ai('llm/v1/chat', model)),
     ai_route('completions', '/v1/completions', ai('llm/v1/completions', 'claude-2.1')),
-    ai_route('badkey', '/badkey/v1/chat/completions', ai('llm/v1/chat', model, { key: 'sk-ant-revoked' })),
-    ai_route('overloaded', '/overloaded/v1/chat/completions', ai('llm/v1/chat', 'overloaded')),
-    ai_route('normalized', '/normalized/v1/chat/completions', ai('llm/v1/chat', 'overloaded', { normalize_errors: true })),
+    ...error_routes(ai, model, 'sk-ant-revoked'),
   ]);
 }
 

@@ -6,7 +6,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { start_fake_cohere } from './fake_cohere.mjs';
-import { use_provider_gateway, ai_plugin, ai_route, routes_config, collect, skip_reason } from './harness.mjs';
+import {
+  use_provider_gateway, ai_plugin, ai_route, error_routes, routes_config, collect, skip_reason,
+} from './harness.mjs';
 
 const model = 'command-a-03-2025';
 
@@ -23,9 +25,7 @@ function cohere_config(upstream) {
     ai_route('v1chat', '/v1api/v1/chat/completions', ai('llm/v1/chat', 'command-r', { url: `${upstream.url}/v1/chat` })),
     ai_route('completions', '/v1/completions', ai('llm/v1/completions', 'command')),
     ai_route('embeddings', '/v1/embeddings', ai('llm/v1/embeddings', 'embed-v4.0', { options: { cohere: { embedding_input_type: 'search_query' } } })),
-    ai_route('badkey', '/badkey/v1/chat/completions', ai('llm/v1/chat', model, { key: 'co-revoked' })),
-    ai_route('overloaded', '/overloaded/v1/chat/completions', ai('llm/v1/chat', 'overloaded')),
-    ai_route('normalized', '/normalized/v1/chat/completions', ai('llm/v1/chat', 'overloaded', { normalize_errors: true })),
+    ...error_routes(ai, model, 'co-revoked'),
   ]);
 }
 

@@ -6,7 +6,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { start_fake_gemini } from './fake_gemini.mjs';
-import { use_provider_gateway, ai_plugin, ai_route, routes_config, collect, skip_reason } from './harness.mjs';
+import {
+  use_provider_gateway, ai_plugin, ai_route, error_routes, routes_config, collect, skip_reason,
+} from './harness.mjs';
 
 const model = 'gemini-2.0-flash';
 
@@ -26,9 +28,7 @@ function gemini_config(upstream) {
       auth: { param_name: 'key', param_value: 'AIza-upstream', param_location: 'query' } })),
     ai_route('vertex', '/vertex/v1/chat/completions', ai('llm/v1/chat', model, { options: vertex })),
     ai_route('array', '/array/v1/chat/completions', ai('llm/v1/chat', 'array-stream')),
-    ai_route('badkey', '/badkey/v1/chat/completions', ai('llm/v1/chat', model, { key: 'AIza-revoked' })),
-    ai_route('overloaded', '/overloaded/v1/chat/completions', ai('llm/v1/chat', 'overloaded')),
-    ai_route('normalized', '/normalized/v1/chat/completions', ai('llm/v1/chat', 'overloaded', { normalize_errors: true })),
+    ...error_routes(ai, model, 'AIza-revoked'),
   ]);
 }
 

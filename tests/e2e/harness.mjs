@@ -74,6 +74,19 @@ export function ai_route(name, path, config) {
   return { name, paths: [path], plugins: [{ name: 'ai-proxy', config }] };
 }
 
+/**
+ * The error routes the provider tests share, built with their own `ai(route_type, name, extra)`:
+ * /badkey (the gateway holds `revoked_key`, which the fake rejects), /overloaded (model
+ * "overloaded", which the fake fails) and /normalized (the same with normalize_errors).
+ */
+export function error_routes(ai, model, revoked_key) {
+  return [
+    ai_route('badkey', '/badkey/v1/chat/completions', ai('llm/v1/chat', model, { key: revoked_key })),
+    ai_route('overloaded', '/overloaded/v1/chat/completions', ai('llm/v1/chat', 'overloaded')),
+    ai_route('normalized', '/normalized/v1/chat/completions', ai('llm/v1/chat', 'overloaded', { normalize_errors: true })),
+  ];
+}
+
 /** The gateway config text holding `routes` (and any other top-level keys in `extra`). */
 export function routes_config(routes, extra = {}) {
   // JSON is valid YAML 1.2; yaml-cpp reads it as a YAML flow mapping.
