@@ -526,18 +526,7 @@ result<boost::json::object> converse_body(const boost::json::object& body,
 
   const auto s = read_sampling(body, t);
   boost::json::object inference;
-  if (s.max_tokens) {
-    inference["maxTokens"] = *s.max_tokens;
-  }
-  if (s.temperature) {
-    inference["temperature"] = *s.temperature;
-  }
-  if (s.top_p) {
-    inference["topP"] = *s.top_p;
-  }
-  if (!s.stop.empty()) {
-    inference["stopSequences"] = string_array(s.stop);
-  }
+  write_sampling(s, {"maxTokens", "temperature", "topP", {}, "stopSequences"}, inference);
   if (!inference.empty()) {
     out["inferenceConfig"] = std::move(inference);
   }

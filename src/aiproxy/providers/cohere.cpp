@@ -148,21 +148,7 @@ result<void> reject_unsupported(const bj::object& body, route_type rt) {
 // every Cohere generation API.
 result<void> write_sampling(const bj::object& body, const target& t, bj::object& out) {
   const auto s = read_sampling(body, t);
-  if (s.max_tokens) {
-    out["max_tokens"] = *s.max_tokens;
-  }
-  if (s.temperature) {
-    out["temperature"] = *s.temperature;
-  }
-  if (s.top_p) {
-    out["p"] = *s.top_p;
-  }
-  if (s.top_k) {
-    out["k"] = *s.top_k;
-  }
-  if (!s.stop.empty()) {
-    out["stop_sequences"] = string_array(s.stop);
-  }
+  write_sampling(s, {"max_tokens", "temperature", "p", "k", "stop_sequences"}, out);
   if (const auto* seed = present(body, "seed")) {
     if (!seed->is_int64() && !seed->is_uint64()) {
       return error::bad_request("seed must be an integer");

@@ -560,21 +560,7 @@ result<void> map_generation_config(const boost::json::object& body, const target
                                    boost::json::object& out, const request_error& fail) {
   const auto s = read_sampling(body, t);
   boost::json::object gc;
-  if (s.max_tokens) {
-    gc["maxOutputTokens"] = *s.max_tokens;
-  }
-  if (s.temperature) {
-    gc["temperature"] = *s.temperature;
-  }
-  if (s.top_p) {
-    gc["topP"] = *s.top_p;
-  }
-  if (s.top_k) {
-    gc["topK"] = *s.top_k;
-  }
-  if (!s.stop.empty()) {
-    gc["stopSequences"] = string_array(s.stop);
-  }
+  write_sampling(s, {"maxOutputTokens", "temperature", "topP", "topK", "stopSequences"}, gc);
   if (auto v = int_of(present(body, "seed"))) {
     gc["seed"] = *v;
   }

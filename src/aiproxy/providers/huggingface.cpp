@@ -646,21 +646,7 @@ class huggingface final : public provider {
 void write_tgi_sampling(const boost::json::object& body, const target& t,
                         boost::json::object& params) {
   const auto s = read_sampling(body, t);
-  if (s.max_tokens) {
-    params["max_new_tokens"] = *s.max_tokens;
-  }
-  if (s.temperature) {
-    params["temperature"] = *s.temperature;
-  }
-  if (s.top_p) {
-    params["top_p"] = *s.top_p;
-  }
-  if (s.top_k) {
-    params["top_k"] = *s.top_k;
-  }
-  if (!s.stop.empty()) {
-    params["stop"] = string_array(s.stop);
-  }
+  write_sampling(s, {"max_new_tokens", "temperature", "top_p", "top_k", "stop"}, params);
   if (const auto* seed = present(body, "seed"); seed != nullptr && seed->is_number()) {
     params["seed"] = seed->to_number<std::int64_t>();
   }

@@ -57,21 +57,7 @@ result<void> check_common(const boost::json::object& body) {
 boost::json::object model_options(const boost::json::object& body, const target& t) {
   boost::json::object o;
   const auto s = read_sampling(body, t);
-  if (s.max_tokens) {
-    o["num_predict"] = *s.max_tokens;
-  }
-  if (s.temperature) {
-    o["temperature"] = *s.temperature;
-  }
-  if (s.top_p) {
-    o["top_p"] = *s.top_p;
-  }
-  if (s.top_k) {
-    o["top_k"] = *s.top_k;
-  }
-  if (!s.stop.empty()) {
-    o["stop"] = string_array(s.stop);
-  }
+  write_sampling(s, {"num_predict", "temperature", "top_p", "top_k", "stop"}, o);
   if (const auto* seed = present(body, "seed"); seed != nullptr && seed->is_number()) {
     o["seed"] = seed->to_number<std::int64_t>();
   }

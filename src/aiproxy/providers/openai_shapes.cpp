@@ -182,6 +182,24 @@ sampling read_sampling(const boost::json::object& body, const target& t) {
   return s;
 }
 
+void write_sampling(const sampling& s, const sampling_keys& keys, boost::json::object& out) {
+  if (s.max_tokens && !keys.max_tokens.empty()) {
+    out[keys.max_tokens] = *s.max_tokens;
+  }
+  if (s.temperature && !keys.temperature.empty()) {
+    out[keys.temperature] = *s.temperature;
+  }
+  if (s.top_p && !keys.top_p.empty()) {
+    out[keys.top_p] = *s.top_p;
+  }
+  if (s.top_k && !keys.top_k.empty()) {
+    out[keys.top_k] = *s.top_k;
+  }
+  if (!s.stop.empty() && !keys.stop.empty()) {
+    out[keys.stop] = string_array(s.stop);
+  }
+}
+
 boost::json::array string_array(const std::vector<std::string>& strings) {
   boost::json::array a;
   a.reserve(strings.size());

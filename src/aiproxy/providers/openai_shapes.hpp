@@ -56,6 +56,15 @@ struct sampling {
 };
 sampling read_sampling(const boost::json::object& body, const target& t);
 
+/// The provider's names for max_tokens, temperature, top_p, top_k and stop; an empty name is
+/// not written.
+struct sampling_keys {
+  std::string_view max_tokens, temperature, top_p, top_k, stop;
+};
+/// Adds the set fields of `s` to `out` under `keys`, in that order (penalties are left to the
+/// caller).
+void write_sampling(const sampling& s, const sampling_keys& keys, boost::json::object& out);
+
 /// `strings` as a JSON array of strings.
 boost::json::array string_array(const std::vector<std::string>& strings);
 

@@ -157,6 +157,10 @@ TEST(openai_shapes, read_sampling_merges_configured_values_and_keeps_client_only
   EXPECT_TRUE(empty.stop.empty());
   EXPECT_EQ(boost::json::serialize(string_array({"a", "b"})), R"(["a","b"])");
   EXPECT_TRUE(string_array({}).empty());
+
+  boost::json::object out;
+  write_sampling(s, {"max", "temp", "", "k", "stops"}, out);  // top_p named "": left out
+  EXPECT_EQ(boost::json::serialize(out), R"({"max":50,"temp":2E-1,"k":4,"stops":["x","y"]})");
 }
 
 TEST(openai_shapes, content_text_joins_text_parts_with_the_separator) {
