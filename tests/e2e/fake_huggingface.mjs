@@ -12,6 +12,8 @@
 //   Authorization must be "Bearer <one of keys>" (default hf-upstream), else 401 {"error"}.
 //   chat model "error-200" -> 200 {"error": "..."} (the way hf-inference reports some failures);
 //   chat model "loading" -> 503 {"error": "Model loading is currently loading", "estimated_time"}.
+//   chat model "tgi-2" with tools -> TGI 2.x's tool call (arguments as an object, finish
+//   reason "eos_token", empty id).
 //   chat with tools -> one call of the first tool, finish_reason tool_calls.
 //   chat otherwise -> "Hello from fake HF: <last user text>"; streamed TGI-style (empty ids,
 //   finish_reason "eos_token"), with a usage chunk only when stream_options.include_usage.
@@ -91,6 +93,15 @@ export async function start_fake_huggingface({ keys = ['hf-upstream'] } = {}) {
     const id = `chatcmpl-fakehf${++next_id}`;
     const usage = { prompt_tokens: 11, completion_tokens: 6, total_tokens: 17 };
     const tools = Array.isArray(body.tools) ? body.tools : [];
+    if (tools.length > 0 && body.model === 'tgi-2') {
+      // TGI 2.x's Messages API: id "0", arguments as a JSON object, its own finish reason.
+      const call = { id: '0', type: 'function', function: { description: null, name: tools[0].function.name, arguments: { city: 'Paris' } } };
+      return send_json(res, 200, {
+        id: '', object: 'chat.completion', created: 1_700_000_123, model: body.model, system_fingerprint: '2.0.4-fake',
+        choices: [{ index: 0, message: { role: 'assistant', tool_calls: [call] }, logprobs: null, finish_reason: 'eos_token' }],
+        usage,
+      });
+    }
     if (tools.length > 0) {
       const fn = tools[0].function;
       const call = { id: `call_fakehf${next_id}`, type: 'function', function: { name: fn.name, arguments: JSON.stringify({ city: 'Paris' }) } };
