@@ -118,12 +118,9 @@ describe('huggingface and llama2 raw through aiproxy', { skip: skip_reason() }, 
     assert.equal(sent.tool_choice, 'auto');
   });
 
-  // Gateway gap (huggingface.cpp chat_response passes choices through): TGI 2.x's Messages API
-  // (huggingface/text-generation-inference#2136) answers tool calls with function.arguments as a
-  // JSON object and finish_reason "eos_token"; the client gets the object and "stop".
-  it('turns a TGI 2.x tool call (arguments as an object) into OpenAI shape', {
-    todo: 'gateway passes TGI 2.x tool-call arguments through as an object and maps eos_token to stop, not tool_calls',
-  }, async () => {
+  // TGI 2.x's Messages API answers tool calls with function.arguments as a JSON object and
+  // finish_reason "eos_token"; the client must get a JSON string and "tool_calls".
+  it('turns a TGI 2.x tool call (arguments as an object) into OpenAI shape', async () => {
     const r = await client('/tgi2').chat.completions.create({
       model: 'tgi-2', messages: [{ role: 'user', content: 'Weather in Paris?' }], tools,
     });

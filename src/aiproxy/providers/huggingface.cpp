@@ -256,6 +256,23 @@ result<translated_response> chat_response(boost::json::value v, const target& t)
       if (!mo.contains("role")) {
         mo["role"] = "assistant";
       }
+      // TGI 2.x sends tool-call arguments as a JSON object and finishes with eos_token: the
+      // client gets OpenAI's string arguments and finish_reason tool_calls.
+      auto* calls = mo.if_contains("tool_calls");
+      if (calls != nullptr && calls->is_array() && !calls->get_array().empty()) {
+        for (auto& call : calls->get_array()) {
+          auto* fn = call.is_object() ? call.get_object().if_contains("function") : nullptr;
+          auto* args = fn != nullptr && fn->is_object() ? fn->get_object().if_contains("arguments")
+                                                        : nullptr;
+          if (args != nullptr && !args->is_string()) {
+            *args = json::to_json(*args);
+          }
+        }
+        if (auto* fr = co->if_contains("finish_reason");
+            fr != nullptr && fr->is_string() && fr->get_string() == "stop") {
+          *fr = "tool_calls";
+        }
+      }
     }
   }
   translated_response out;
