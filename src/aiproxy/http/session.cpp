@@ -8,18 +8,17 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdio>
 #include <optional>
 #include <span>
-#include <sstream>
 
 namespace aiproxy::http {
 
@@ -73,19 +72,97 @@ bool is_timeout(const boost::system::error_code& ec) {
   return ec == beast::error::timeout || ec == asio::error::timed_out;
 }
 
+// Response heads are written by hand into one string (Beast's serializer walks a buffer sequence
+// per field and allocates every field separately); Beast still parses the requests.
+
+/// Statuses whose responses never carry a body (RFC 9110 sections 6.4.1, 15.3.5, 15.4.5).
+bool bodyless_status(int status) {
+  return (status >= 100 && status < 200) || status == 204 || status == 304;
+}
+
+/// Fields the session writes itself, from the message's framing and keep-alive state.
+bool session_field(std::string_view name) {
+  return iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
+         iequals(name, "connection");
+}
+
+/// A field name is a token: no separators, white space or control characters.
+bool valid_name(std::string_view name) {
+  return !name.empty() && std::none_of(name.begin(), name.end(), [](unsigned char c) {
+    return c <= ' ' || c == ':' || c == 0x7f;
+  });
+}
+
+/// A value without line breaks or NUL, so it cannot end the field or the head early.
+bool valid_value(std::string_view value) {
+  return std::none_of(value.begin(), value.end(),
+                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+}
+
+/// The value without leading and trailing SP/HTAB (what Beast stored for a field).
+std::string_view trim(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
+    v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
+    v.remove_suffix(1);
+  return v;
+}
+
+/// Appends "HTTP/x.y NNN Reason\r\n", the handler's fields (minus the ones the session writes
+/// itself and any that could not be written safely) and the Connection field keep-alive needs.
+void append_head(std::string& out, unsigned version, int status, const header_list& headers,
+                 bool keep_alive) {
+  out += "HTTP/";
+  out += static_cast<char>('0' + version / 10);
+  out += '.';
+  out += static_cast<char>('0' + version % 10);
+  out += ' ';
+  out += static_cast<char>('0' + status / 100 % 10);
+  out += static_cast<char>('0' + status / 10 % 10);
+  out += static_cast<char>('0' + status % 10);
+  out += ' ';
+  out += bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+  out += "\r\n";
+  for (const auto& [name, value] : headers.fields()) {
+    if (session_field(name) || !valid_name(name) || !valid_value(value)) {
+      continue;
+    }
+    out += name;
+    out += ": ";
+    out += trim(value);
+    out += "\r\n";
+  }
+  if (version >= 11 && !keep_alive) {
+    out += "Connection: close\r\n";
+  } else if (version < 11 && keep_alive) {
+    out += "Connection: keep-alive\r\n";
+  }
+}
+
+void append_content_length(std::string& out, std::size_t n) {
+  char digits[24];
+  auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  out += "Content-Length: ";
+  out.append(digits, end);
+  out += "\r\n";
+}
+
 /// One request on a session: the downstream interface over the session's stream and parser.
 class session_downstream final : public downstream {
  public:
   session_downstream(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                      bhttp::request_parser<bhttp::string_body>& parser,
-                     const session_options& options, request_head head, std::uint64_t head_bytes)
+                     const session_options& options, request_head head, std::uint64_t head_bytes,
+                     std::string& out_head)
       : stream_(stream),
         buffer_(buffer),
         parser_(parser),
         options_(options),
         head_(std::move(head)),
-        received_(head_bytes) {
+        received_(head_bytes),
+        out_head_(out_head) {
     keep_alive_ = parser_.get().keep_alive();
+    head_request_ = head_.method == "HEAD";
   }
 
   const request_head& head() const noexcept override { return head_; }
@@ -139,18 +216,26 @@ class session_downstream final : public downstream {
 
   asio::awaitable<result<void>> respond(int status, const header_list& headers,
                                         std::string body) override {
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), head_.version};
-    for (const auto& [name, value] : headers.fields()) {
-      res.insert(name, value);
-    }
-    res.body() = std::move(body);
     finish_keep_alive();
-    res.keep_alive(keep_alive_);
-    res.prepare_payload();
     started_ = true;
     status_ = status;
+    // Head and body leave in one gather write. A bodyless status sends neither a body nor a
+    // Content-Length; a response to HEAD says how long the body would have been.
+    const bool no_body = bodyless_status(status);
+    out_head_.clear();
+    append_head(out_head_, head_.version, status, headers, keep_alive_);
+    if (!no_body) {
+      append_content_length(out_head_, body.size());
+    }
+    out_head_ += "\r\n";
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(out_head_), asio::const_buffer()};
+    std::size_t count = 1;
+    if (!no_body && !head_request_ && !body.empty()) {
+      bufs[count++] = asio::buffer(body);
+    }
     stream_.expires_after(options_.write_timeout);
-    auto [ec, n] = co_await bhttp::async_write(stream_, res, nothrow);
+    auto [ec, n] = co_await asio::async_write(
+        stream_, std::span<const asio::const_buffer>(bufs.data(), count), nothrow);
     sent_ += n;
     if (ec) {
       keep_alive_ = false;
@@ -160,25 +245,23 @@ class session_downstream final : public downstream {
   }
 
   asio::awaitable<result<void>> begin_stream(int status, const header_list& headers) override {
-    bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(status), head_.version};
-    for (const auto& [name, value] : headers.fields()) {
-      res.insert(name, value);
-    }
     finish_keep_alive();
-    chunked_ = head_.version >= 11;
-    if (chunked_) {
-      res.chunked(true);
-      res.keep_alive(keep_alive_);
-    } else {
+    const bool no_body = bodyless_status(status);
+    chunked_ = head_.version >= 11 && !no_body;
+    if (head_.version < 11) {
       keep_alive_ = false;  // HTTP/1.0: the end of the body is the end of the connection
-      res.keep_alive(false);
     }
+    discard_body_ = no_body || head_request_;
     started_ = true;
     status_ = status;
     // The head waits for the first chunk (or the end) so both leave in one write.
-    std::ostringstream os;
-    os << res.base();
-    pending_head_ = os.str();
+    out_head_.clear();
+    append_head(out_head_, head_.version, status, headers, keep_alive_);
+    if (chunked_) {
+      out_head_ += "Transfer-Encoding: chunked\r\n";
+    }
+    out_head_ += "\r\n";
+    head_pending_ = true;
     co_return result<void>{};
   }
 
@@ -206,8 +289,12 @@ class session_downstream final : public downstream {
     char size_line[24];
     std::array<asio::const_buffer, 5> bufs;
     std::size_t count = 0;
-    if (!pending_head_.empty()) {
-      bufs[count++] = asio::buffer(pending_head_);
+    if (head_pending_) {
+      bufs[count++] = asio::buffer(out_head_);
+    }
+    if (discard_body_) {
+      data = {};
+      last = false;
     }
     if (!data.empty()) {
       if (chunked_) {
@@ -229,7 +316,7 @@ class session_downstream final : public downstream {
     auto [ec, n] = co_await asio::async_write(
         stream_, std::span<const asio::const_buffer>(bufs.data(), count), nothrow);
     sent_ += n;
-    pending_head_.clear();
+    head_pending_ = false;
     if (ec) {
       keep_alive_ = false;
       co_return error::bad_request("client went away");
@@ -259,7 +346,10 @@ class session_downstream final : public downstream {
   bool body_read_ = false;
   bool started_ = false;
   bool chunked_ = false;
-  std::string pending_head_;
+  bool head_request_ = false;
+  bool discard_body_ = false;  // a stream that must not carry a body (HEAD, 204, 304)
+  bool head_pending_ = false;  // out_head_ holds a stream head not written yet
+  std::string& out_head_;      // the connection's buffer for response heads
 };
 
 request_head make_head(const bhttp::request_parser<bhttp::string_body>& parser,
@@ -286,13 +376,14 @@ request_head make_head(const bhttp::request_parser<bhttp::string_body>& parser,
 asio::awaitable<void> reject(beast::tcp_stream& stream, const session_options& options, int status,
                              std::string message) {
   error e{status, std::move(message), "invalid_request_error", {}};
-  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
-  res.set(bhttp::field::content_type, "application/json");
-  res.body() = e.to_json();
-  res.keep_alive(false);
-  res.prepare_payload();
+  const std::string body = e.to_json();
+  std::string head;
+  append_head(head, 11, status, json_headers(), false);
+  append_content_length(head, body.size());
+  head += "\r\n";
+  std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body)};
   stream.expires_after(options.write_timeout);
-  co_await bhttp::async_write(stream, res, nothrow);
+  co_await asio::async_write(stream, bufs, nothrow);
 }
 
 }  // namespace
@@ -329,6 +420,8 @@ asio::awaitable<void> run_session(asio::ip::tcp::socket socket, request_handler&
   });
   beast::flat_buffer buffer;
   buffer.reserve(8 * 1024);  // Beast reads at most the spare capacity: 512 bytes when empty
+  std::string out_head;      // response heads, reused by every request on this connection
+  out_head.reserve(1024);
 
   for (std::size_t served = 0; served < options.max_requests_per_connection; ++served) {
     if (tracker.draining()) {
@@ -366,7 +459,8 @@ asio::awaitable<void> run_session(asio::ip::tcp::socket socket, request_handler&
       break;
     }
 
-    session_downstream d(stream, buffer, *parser, options, make_head(*parser, client_address), n);
+    session_downstream d(stream, buffer, *parser, options, make_head(*parser, client_address), n,
+                         out_head);
     if (tracker.draining() || served + 1 >= options.max_requests_per_connection) {
       d.disable_keep_alive();  // the response says Connection: close, so the client knows
     }

@@ -15,6 +15,7 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/span.hpp>
@@ -24,8 +25,6 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/span_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <openssl/ssl.h>
@@ -34,7 +33,9 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <charconv>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -98,6 +99,32 @@ bool list_contains(std::string_view list, std::string_view token) {
 bool has_control_chars(std::string_view s) {
   return std::any_of(s.begin(), s.end(),
                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+}
+
+/// A method or field name: a non-empty token (no separators, white space or controls).
+bool valid_token(std::string_view s) {
+  return !s.empty() && std::none_of(s.begin(), s.end(), [](unsigned char c) {
+    return c <= ' ' || c == ':' || c == 0x7f;
+  });
+}
+
+/// A request target: no white space or controls, which would end the request line early.
+bool valid_target(std::string_view s) {
+  return std::none_of(s.begin(), s.end(), [](unsigned char c) { return c <= ' ' || c == 0x7f; });
+}
+
+/// The value without leading and trailing SP/HTAB (what Beast stored for a field).
+std::string_view trim(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
+    v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
+    v.remove_suffix(1);
+  return v;
+}
+
+void append_decimal(std::string& out, std::uint64_t n) {
+  char digits[24];
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
 }
 
 std::string host_port(std::string_view host, std::uint16_t port) {
@@ -509,29 +536,60 @@ asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
   if (use_tls && s.tls_setup_error)
     co_return *s.tls_setup_error;
 
-  // The request head and a view of the body, written in one gather write.
-  http::request<http::span_body<const char>> msg;
-  msg.version(11);
-  msg.method_string(req.method);
-  msg.target(req.target.empty() ? std::string_view("/") : std::string_view(req.target));
-  if (!req.host_header.empty() && !has_control_chars(req.host_header)) {
-    msg.set(http::field::host, req.host_header);
-  } else {
-    std::string host = req.host.find(':') != std::string::npos ? "[" + req.host + "]" : req.host;
-    if (!is_default_port(req.scheme, req.port))
-      host += ":" + std::to_string(req.port);
-    msg.set(http::field::host, host);
+  // The request head, built by hand into one string, and the body, written in one gather write.
+  const std::string_view target =
+      req.target.empty() ? std::string_view("/") : std::string_view(req.target);
+  if (!valid_token(req.method) || !valid_target(target)) {
+    co_return error::internal("upstream request line holds an invalid method or target");
   }
+  std::string head;
+  head.reserve(256 + req.target.size() + req.host_header.size());
+  head += req.method;
+  head += ' ';
+  head += target;
+  head += " HTTP/1.1\r\nHost: ";
+  if (!req.host_header.empty() && !has_control_chars(req.host_header)) {
+    head += trim(req.host_header);
+  } else {
+    if (req.host.find(':') != std::string::npos) {
+      head += '[';
+      head += req.host;
+      head += ']';
+    } else {
+      head += req.host;
+    }
+    if (!is_default_port(req.scheme, req.port)) {
+      head += ':';
+      append_decimal(head, req.port);
+    }
+  }
+  head += "\r\n";
   for (const auto& [name, value] : req.headers.fields()) {
     if (has_control_chars(name) || has_control_chars(value)) {
       co_return error::internal("upstream request header '" + name + "' holds a line break");
     }
+    if (!valid_token(name)) {
+      co_return error::internal("upstream request header '" + name + "' is not a valid name");
+    }
     if (is_hop_by_hop(name) || iequals(name, "host") || iequals(name, "content-length"))
       continue;
-    msg.insert(name, value);
+    head += name;
+    head += ": ";
+    head += trim(value);
+    head += "\r\n";
   }
-  msg.body() = boost::span<const char>(req.body.data(), req.body.size());
-  msg.prepare_payload();
+  // What Beast's prepare_payload wrote: a length for any body, and for an empty one when the
+  // method defines a body (POST, PUT, OPTIONS).
+  if (!req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "OPTIONS") {
+    head += "Content-Length: ";
+    append_decimal(head, req.body.size());
+    head += "\r\n";
+  }
+  head += "\r\n";
+  const std::array<asio::const_buffer, 2> request_bufs{
+      asio::const_buffer(head.data(), head.size()),
+      asio::const_buffer(req.body.data(), req.body.size())};
+  const bool head_method = req.method == "HEAD";
 
   auto& hp = s.pool->bucket(req);
   const std::string& where = hp.where;
@@ -548,7 +606,7 @@ asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
 
     conn->tcp().expires_after(t.write);
     auto [wec, written] = co_await with_stream(
-        *conn, [&](auto& stream) { return http::async_write(stream, msg, use_tuple); });
+        *conn, [&](auto& stream) { return asio::async_write(stream, request_bufs, use_tuple); });
     if (wec) {
       conn->close();
       if (reused && !is_timeout(wec))
@@ -569,7 +627,7 @@ asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
       p.header_limit(static_cast<std::uint32_t>(
           std::min<std::size_t>(s.options.max_header_bytes, UINT32_MAX)));
       p.body_limit(boost::none);
-      if (msg.method() == http::verb::head)
+      if (head_method)
         p.skip(true);
       conn->tcp().expires_after(t.read);
       auto [ec, n] = co_await with_stream(*conn, [&](auto& stream) {
