@@ -1,6 +1,7 @@
 // OpenAI-compatible translator: endpoint, headers, body rewrite, response and stream
 // passthrough with usage reading (see openai.hpp). Pure: no I/O.
 #include "aiproxy/providers/openai.hpp"
+#include "aiproxy/providers/openai_response_scan.hpp"
 #include "aiproxy/providers/openai_shapes.hpp"
 
 #include "aiproxy/json/rewrite.hpp"
@@ -266,21 +267,17 @@ result<upstream_request> openai_compatible_provider::to_upstream(const client_re
 result<translated_response> openai_compatible_provider::from_upstream(std::string_view body,
                                                                       const target& t) const {
   const auto rt = t.conf.route_type;
-  parse_arena arena;
-  boost::system::error_code ec;
-  const auto v = boost::json::parse(body, ec, &arena.resource);
-  if (ec) {
+  const std::string_view field = rt == route_type::llm_v1_embeddings ? "data" : "choices";
+  auto scan = scan_openai_response(body, field);
+  if (!scan) {
     return error::bad_gateway(prefix(kind_, rt) + "upstream response is not valid JSON");
   }
-  const auto* obj = v.if_object();
-  const std::string_view field = rt == route_type::llm_v1_embeddings ? "data" : "choices";
-  const auto* payload = obj != nullptr ? obj->if_contains(field) : nullptr;
-  if (payload == nullptr || !payload->is_array()) {
+  if (!scan->is_object || !scan->has_payload) {
     return error::bad_gateway(prefix(kind_, rt) + "'" + std::string(field) + "' not in " +
                               std::string(config::to_string(rt)) + " response");
   }
   translated_response out;
-  read_openai_summary(*obj, out.summary);
+  out.summary = std::move(scan->summary);
   return out;
 }
 
