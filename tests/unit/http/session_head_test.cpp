@@ -1,0 +1,295 @@
+// The bytes run_session writes for a response, seen from a raw client socket: HEAD answers
+// without a body, 1xx/204/304 without body or Content-Length, unsafe handler fields dropped,
+// the handler's framing fields replaced by the session's own, and HTTP/1.0 / 1.1 keep-alive and
+// close. A scripted request_handler chooses the response from the request path. Touches only its
+// own sockets and io thread.
+
+#include "aiproxy/http/session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+
+namespace aiproxy::http {
+namespace {
+
+namespace asio = boost::asio;
+
+/// Answers by path: /respond, /status/NNN, /stream, /stream-status/NNN, /bad-fields,
+/// /framing, /stream-framing.
+class scripted_handler final : public request_handler {
+ public:
+  asio::awaitable<void> handle(downstream& d) override {
+    const std::string path = d.head().path;
+    (void)co_await d.read_body(0);
+    header_list h;
+    if (path == "/respond") {
+      h.add("X-A", "a");
+      (void)co_await d.respond(200, h, "hello");
+    } else if (path.starts_with("/status/")) {
+      (void)co_await d.respond(std::stoi(path.substr(8)), h, "must-not-appear");
+    } else if (path == "/stream") {
+      h.add("X-A", "a");
+      (void)co_await d.begin_stream(200, h);
+      (void)co_await d.write_chunk("abc");
+      (void)co_await d.end_stream();
+    } else if (path.starts_with("/stream-status/")) {
+      (void)co_await d.begin_stream(std::stoi(path.substr(15)), h);
+      (void)co_await d.write_chunk("must-not-appear");
+      (void)co_await d.end_stream();
+    } else if (path == "/bad-fields") {
+      h.add("X-Good", "  trimmed\t");
+      h.add("Bad Name", "v1");
+      h.add("Bad:Name", "v2");
+      h.add("", "v3");
+      h.add(std::string("X-Del\x7f", 6), "v4");
+      h.add("X-Cr", "a\rb");
+      h.add("X-Lf", "a\nInjected: yes");
+      h.add("X-Nul", std::string("a\0b", 3));
+      h.add("X-Last", "ok");
+      (void)co_await d.respond(200, h, "x");
+    } else if (path == "/framing") {
+      h.add("Content-Length", "999");
+      h.add("Transfer-Encoding", "gzip");
+      h.add("Connection", "close");
+      h.add("X-A", "a");
+      (void)co_await d.respond(200, h, "hello");
+    } else if (path == "/stream-framing") {
+      h.add("content-length", "999");
+      h.add("transfer-encoding", "identity");
+      h.add("connection", "close");
+      (void)co_await d.begin_stream(200, h);
+      (void)co_await d.write_chunk("abc");
+      (void)co_await d.end_stream();
+    } else {
+      (void)co_await d.respond(404, h, "");
+    }
+  }
+};
+
+/// run_session on 127.0.0.1:0, on its own io thread.
+class session_server {
+ public:
+  session_server() : acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    port_ = acceptor_.local_endpoint().port();
+    asio::co_spawn(ioc_, accept_loop(), asio::detached);
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  ~session_server() {
+    ioc_.stop();
+    thread_.join();
+  }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+      if (ec) {
+        co_return;
+      }
+      asio::co_spawn(ioc_, run_session(std::move(socket), handler_, options_, tracker_),
+                     asio::detached);
+    }
+  }
+
+  scripted_handler handler_;
+  session_options options_;
+  session_tracker tracker_;
+  asio::io_context ioc_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+/// A blocking client socket that sees the exact bytes (every read under a 10 s deadline).
+class raw_conn {
+ public:
+  explicit raw_conn(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{10, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      throw std::runtime_error("connect failed");
+    }
+  }
+  ~raw_conn() { ::close(fd_); }
+  raw_conn(const raw_conn&) = delete;
+  raw_conn& operator=(const raw_conn&) = delete;
+
+  void send(std::string_view s) {
+    while (!s.empty()) {
+      auto n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
+      if (n <= 0) {
+        throw std::runtime_error("send failed");
+      }
+      s.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+
+  /// The next head, up to and including its blank line; what follows stays buffered.
+  std::string read_head() {
+    std::size_t end;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
+      if (!fill()) {
+        throw std::runtime_error("connection ended inside a head: [" + buf_ + "]");
+      }
+    }
+    std::string head = buf_.substr(0, end + 4);
+    buf_.erase(0, end + 4);
+    return head;
+  }
+
+  /// Everything until the server closes the connection (throws on the deadline).
+  std::string read_to_eof() {
+    while (fill()) {
+    }
+    return std::exchange(buf_, {});
+  }
+
+ private:
+  bool fill() {
+    char tmp[4096];
+    auto n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (n < 0) {
+      throw std::runtime_error("no bytes before the deadline; have [" + buf_ + "]");
+    }
+    buf_.append(tmp, static_cast<std::size_t>(n));
+    return n > 0;
+  }
+
+  int fd_ = -1;
+  std::string buf_;
+};
+
+std::string get(std::string_view method, std::string_view path, std::string_view extra = {}) {
+  return std::string(method) + " " + std::string(path) + " HTTP/1.1\r\nHost: t\r\n" +
+         std::string(extra) + "\r\n";
+}
+
+class session_head_test : public ::testing::Test {
+ protected:
+  session_server server;
+};
+
+TEST_F(session_head_test, head_response_keeps_content_length_and_sends_no_body) {
+  raw_conn c(server.port());
+  c.send(get("HEAD", "/respond"));
+  EXPECT_EQ(c.read_head(), "HTTP/1.1 200 OK\r\nX-A: a\r\nContent-Length: 5\r\n\r\n");
+  // Keep-alive: the next bytes on the connection are the next response, not "hello".
+  c.send(get("GET", "/respond", "Connection: close\r\n"));
+  EXPECT_EQ(c.read_to_eof(),
+            "HTTP/1.1 200 OK\r\nX-A: a\r\nConnection: close\r\n"
+            "Content-Length: 5\r\n\r\nhello");
+}
+
+TEST_F(session_head_test, head_stream_sends_head_only) {
+  raw_conn c(server.port());
+  c.send(get("HEAD", "/stream"));
+  EXPECT_EQ(c.read_head(), "HTTP/1.1 200 OK\r\nX-A: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+  // Neither "abc" nor the terminating chunk may precede the next response.
+  c.send(get("HEAD", "/stream", "Connection: close\r\n"));
+  EXPECT_EQ(c.read_to_eof(),
+            "HTTP/1.1 200 OK\r\nX-A: a\r\nConnection: close\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n");
+}
+
+TEST_F(session_head_test, get_stream_is_chunked) {
+  raw_conn c(server.port());
+  c.send(get("GET", "/stream", "Connection: close\r\n"));
+  EXPECT_EQ(c.read_to_eof(),
+            "HTTP/1.1 200 OK\r\nX-A: a\r\nConnection: close\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+}
+
+TEST_F(session_head_test, bodyless_statuses_send_no_body_and_no_content_length) {
+  raw_conn c(server.port());
+  for (const char* status : {"204", "304", "103"}) {
+    c.send(get("GET", std::string("/status/") + status));
+    const std::string head = c.read_head();
+    EXPECT_TRUE(head.starts_with(std::string("HTTP/1.1 ") + status + " ")) << head;
+    EXPECT_EQ(head.find("Content-Length"), std::string::npos) << head;
+    EXPECT_EQ(head.find("Transfer-Encoding"), std::string::npos) << head;
+  }
+  // Nothing of the bodies ("must-not-appear") sits before the last response.
+  c.send(get("GET", "/status/204", "Connection: close\r\n"));
+  EXPECT_EQ(c.read_to_eof(), "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+}
+
+TEST_F(session_head_test, bodyless_stream_is_not_chunked_and_carries_nothing) {
+  raw_conn c(server.port());
+  c.send(get("GET", "/stream-status/304"));
+  EXPECT_EQ(c.read_head(), "HTTP/1.1 304 Not Modified\r\n\r\n");
+  c.send(get("GET", "/stream-status/204", "Connection: close\r\n"));
+  EXPECT_EQ(c.read_to_eof(), "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+}
+
+TEST_F(session_head_test, unsafe_fields_are_dropped_and_values_trimmed) {
+  raw_conn c(server.port());
+  c.send(get("GET", "/bad-fields", "Connection: close\r\n"));
+  EXPECT_EQ(c.read_to_eof(),
+            "HTTP/1.1 200 OK\r\nX-Good: trimmed\r\nX-Last: ok\r\n"
+            "Connection: close\r\nContent-Length: 1\r\n\r\nx");
+}
+
+TEST_F(session_head_test, handler_framing_fields_are_replaced) {
+  raw_conn c(server.port());
+  c.send(get("GET", "/framing"));
+  // The handler's Connection: close is not obeyed either: the connection stays open.
+  EXPECT_EQ(c.read_head(), "HTTP/1.1 200 OK\r\nX-A: a\r\nContent-Length: 5\r\n\r\n");
+  c.send(get("GET", "/stream-framing", "Connection: close\r\n"));
+  EXPECT_EQ(c.read_to_eof(),
+            "hello"
+            "HTTP/1.1 200 OK\r\nConnection: close\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+}
+
+TEST_F(session_head_test, http10_without_keep_alive_closes_after_the_response) {
+  raw_conn c(server.port());
+  c.send("GET /respond HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(c.read_to_eof(), "HTTP/1.0 200 OK\r\nX-A: a\r\nContent-Length: 5\r\n\r\nhello");
+}
+
+TEST_F(session_head_test, http10_keep_alive_is_announced_and_kept) {
+  raw_conn c(server.port());
+  c.send("GET /respond HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  EXPECT_EQ(c.read_head(),
+            "HTTP/1.0 200 OK\r\nX-A: a\r\nConnection: keep-alive\r\nContent-Length: 5\r\n\r\n");
+  c.send("HEAD /respond HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  EXPECT_EQ(c.read_head(),
+            "hello"
+            "HTTP/1.0 200 OK\r\nX-A: a\r\nConnection: keep-alive\r\n"
+            "Content-Length: 5\r\n\r\n");
+  c.send("GET /respond HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(c.read_to_eof(), "HTTP/1.0 200 OK\r\nX-A: a\r\nContent-Length: 5\r\n\r\nhello");
+}
+
+TEST_F(session_head_test, http10_stream_is_raw_and_ends_with_the_connection) {
+  raw_conn c(server.port());
+  c.send("GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  // No chunking for 1.0 and no keep-alive: the end of the body is the end of the connection.
+  EXPECT_EQ(c.read_to_eof(), "HTTP/1.0 200 OK\r\nX-A: a\r\n\r\nabc");
+}
+
+}  // namespace
+}  // namespace aiproxy::http
