@@ -8,6 +8,7 @@
 #include "gateway_harness.hpp"
 #include "testlib/fake_upstream.hpp"
 #include "testlib/http_client.hpp"
+#include "testlib/raw_conn.hpp"
 
 #include <gtest/gtest.h>
 
@@ -23,70 +24,6 @@
 
 namespace aiproxy::testlib {
 namespace {
-
-/// A blocking client socket that sees the exact bytes (every read under a 10 s deadline).
-class raw_conn {
- public:
-  explicit raw_conn(std::uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{10, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      throw std::runtime_error("connect failed");
-    }
-  }
-  ~raw_conn() { ::close(fd_); }
-  raw_conn(const raw_conn&) = delete;
-  raw_conn& operator=(const raw_conn&) = delete;
-
-  void send(std::string_view s) {
-    while (!s.empty()) {
-      auto n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
-      if (n <= 0) {
-        throw std::runtime_error("send failed");
-      }
-      s.remove_prefix(static_cast<std::size_t>(n));
-    }
-  }
-
-  /// The next head, up to and including its blank line; what follows stays buffered.
-  std::string read_head() {
-    std::size_t end;
-    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
-      if (!fill()) {
-        throw std::runtime_error("connection ended inside a head: [" + buf_ + "]");
-      }
-    }
-    std::string head = buf_.substr(0, end + 4);
-    buf_.erase(0, end + 4);
-    return head;
-  }
-
-  /// Everything until the gateway closes the connection (throws on the deadline).
-  std::string read_to_eof() {
-    while (fill()) {
-    }
-    return std::exchange(buf_, {});
-  }
-
- private:
-  bool fill() {
-    char tmp[4096];
-    auto n = ::recv(fd_, tmp, sizeof tmp, 0);
-    if (n < 0) {
-      throw std::runtime_error("no bytes before the deadline; have [" + buf_ + "]");
-    }
-    buf_.append(tmp, static_cast<std::size_t>(n));
-    return n > 0;
-  }
-
-  int fd_ = -1;
-  std::string buf_;
-};
 
 std::string plain_config(const fake_upstream& up) {
   return R"yaml(_format_version: "3.0"
