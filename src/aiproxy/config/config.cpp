@@ -12,6 +12,28 @@ std::string_view to_string(route_type t) {
       return "llm/v1/completions";
     case route_type::llm_v1_embeddings:
       return "llm/v1/embeddings";
+    case route_type::llm_v1_responses:
+      return "llm/v1/responses";
+    case route_type::llm_v1_files:
+      return "llm/v1/files";
+    case route_type::llm_v1_batches:
+      return "llm/v1/batches";
+    case route_type::llm_v1_assistants:
+      return "llm/v1/assistants";
+    case route_type::audio_v1_audio_speech:
+      return "audio/v1/audio/speech";
+    case route_type::audio_v1_audio_transcriptions:
+      return "audio/v1/audio/transcriptions";
+    case route_type::audio_v1_audio_translations:
+      return "audio/v1/audio/translations";
+    case route_type::image_v1_images_generations:
+      return "image/v1/images/generations";
+    case route_type::image_v1_images_edits:
+      return "image/v1/images/edits";
+    case route_type::video_v1_videos_generations:
+      return "video/v1/videos/generations";
+    case route_type::realtime_v1_realtime:
+      return "realtime/v1/realtime";
   }
   return "unknown";
 }
@@ -38,6 +60,26 @@ std::string_view to_string(provider_kind p) {
       return "huggingface";
     case provider_kind::mock:
       return "mock";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(genai_category c) {
+  switch (c) {
+    case genai_category::text_generation:
+      return "text/generation";
+    case genai_category::text_embeddings:
+      return "text/embeddings";
+    case genai_category::audio_speech:
+      return "audio/speech";
+    case genai_category::audio_transcription:
+      return "audio/transcription";
+    case genai_category::image_generation:
+      return "image/generation";
+    case genai_category::video_generation:
+      return "video/generation";
+    case genai_category::realtime_generation:
+      return "realtime/generation";
   }
   return "unknown";
 }

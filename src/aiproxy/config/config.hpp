@@ -16,7 +16,41 @@ namespace aiproxy::config {
 
 // ---------------------------------------------------------------- ai-proxy plugin
 
-enum class route_type { llm_v1_chat, llm_v1_completions, llm_v1_embeddings };
+enum class route_type {
+  llm_v1_chat,
+  llm_v1_completions,
+  llm_v1_embeddings,
+  // The rest of the OpenAI API family (Kong 3.11+): proxied as they are, usage read where the
+  // API reports it.
+  llm_v1_responses,
+  llm_v1_files,
+  llm_v1_batches,
+  llm_v1_assistants,
+  audio_v1_audio_speech,
+  audio_v1_audio_transcriptions,
+  audio_v1_audio_translations,
+  image_v1_images_generations,
+  image_v1_images_edits,
+  video_v1_videos_generations,
+  realtime_v1_realtime,
+};
+
+/// True for the three route types the gateway translates (chat, completions, embeddings).
+constexpr bool is_translated(route_type t) {
+  return t == route_type::llm_v1_chat || t == route_type::llm_v1_completions ||
+         t == route_type::llm_v1_embeddings;
+}
+
+/// Kong's `genai_category` (EE 3.11+): what kind of generative call a route makes.
+enum class genai_category {
+  text_generation,
+  text_embeddings,
+  audio_speech,
+  audio_transcription,
+  image_generation,
+  video_generation,
+  realtime_generation,
+};
 
 enum class provider_kind {
   openai,
@@ -42,6 +76,7 @@ enum class options_precedence { request, config };
 
 std::string_view to_string(route_type t);
 std::string_view to_string(provider_kind p);
+std::string_view to_string(genai_category c);
 
 struct auth_config {
   std::string header_name;
@@ -141,7 +176,10 @@ struct ai_proxy_config {
   streaming_policy response_streaming = streaming_policy::allow;
   std::int64_t max_request_body_size = 1048576;  // bytes; 0 = unlimited
   bool model_name_header = true;
+  /// Client-side wire format: "openai" (translated), or a provider's native API ("anthropic",
+  /// "gemini", "bedrock", "cohere", "huggingface") passed through untranslated.
   std::string llm_format = "openai";
+  config::genai_category genai_category = config::genai_category::text_generation;
   options_precedence precedence = options_precedence::request;
   /// aiproxy extension: a provider's non-2xx error body is rewritten into OpenAI's error shape
   /// (status kept). Off by default: errors pass through unchanged, as Kong does.
@@ -149,6 +187,100 @@ struct ai_proxy_config {
   /// True when model.name or any string under model.options holds a $(...) placeholder, so the
   /// data path can skip templating entirely when false.
   bool has_templates = false;
+};
+
+// ---------------------------------------------------------------- ai-proxy-advanced plugin
+
+enum class balancer_algorithm {
+  round_robin,
+  consistent_hashing,
+  least_connections,
+  lowest_latency,
+  lowest_usage,
+  priority,
+  semantic,
+};
+
+enum class latency_strategy { tpot, e2e };
+
+enum class tokens_count_strategy { total_tokens, prompt_tokens, completion_tokens, cost };
+
+/// `balancer.failover_criteria`, as bits (nginx `proxy_next_upstream` meanings).
+namespace failover {
+inline constexpr std::uint32_t error = 1u << 0;
+inline constexpr std::uint32_t timeout = 1u << 1;
+inline constexpr std::uint32_t invalid_header = 1u << 2;
+inline constexpr std::uint32_t http_403 = 1u << 3;
+inline constexpr std::uint32_t http_404 = 1u << 4;
+inline constexpr std::uint32_t http_429 = 1u << 5;
+inline constexpr std::uint32_t http_500 = 1u << 6;
+inline constexpr std::uint32_t http_502 = 1u << 7;
+inline constexpr std::uint32_t http_503 = 1u << 8;
+inline constexpr std::uint32_t http_504 = 1u << 9;
+inline constexpr std::uint32_t non_idempotent = 1u << 10;
+}  // namespace failover
+
+struct balancer_config {
+  balancer_algorithm algorithm = balancer_algorithm::round_robin;
+  std::int64_t retries = 5;
+  std::uint32_t failover_criteria = failover::error | failover::timeout;
+  std::int64_t connect_timeout_ms = 60000;
+  std::int64_t read_timeout_ms = 60000;
+  std::int64_t write_timeout_ms = 60000;
+  std::string hash_on_header = "X-Kong-LLM-Request-ID";
+  config::latency_strategy latency_strategy = config::latency_strategy::tpot;
+  config::tokens_count_strategy tokens_count_strategy = config::tokens_count_strategy::total_tokens;
+  std::int64_t slots = 10000;
+  std::int64_t max_fails = 0;  // circuit breaker off when 0
+  std::int64_t fail_timeout_ms = 10000;
+};
+
+/// A Redis server (Kong's shared `redis` record, single-node form).
+struct redis_config {
+  std::string host = "127.0.0.1";
+  std::int64_t port = 6379;
+  std::string username;
+  std::string password;  // secret
+  std::int64_t database = 0;
+  std::int64_t timeout_ms = 2000;
+  /// aiproxy: how often shared balancer state is pushed to and read from Redis.
+  std::int64_t sync_interval_ms = 100;
+};
+
+/// `embeddings`: the model semantic routing embeds prompts and target descriptions with.
+struct embeddings_config {
+  model_config model;
+  auth_config auth;
+};
+
+/// `vectordb`: where target description vectors live for semantic routing.
+struct vectordb_config {
+  std::string strategy = "redis";  // redis | pgvector (Kong); aiproxy adds "memory"
+  std::int64_t dimensions = 0;
+  std::string distance_metric = "cosine";  // cosine | euclidean
+  double threshold = 0.5;
+  std::optional<redis_config> redis;
+};
+
+/// One `targets[]` entry: a whole ai-proxy configuration (the plugin-level fields
+/// response_streaming, max_request_body_size, model_name_header, llm_format and genai_category
+/// are copied in by the loader) plus its balancing attributes.
+struct ai_target {
+  ai_proxy_config conf;
+  std::int64_t weight = 100;
+  std::string description;  // semantic routing text; "CATCHALL" = fallback
+  std::string model_alias;  // model.model_alias: a client model equal to it selects this target
+};
+
+struct ai_proxy_advanced_config {
+  std::vector<ai_target> targets;
+  balancer_config balancer;
+  std::optional<embeddings_config> embeddings;
+  std::optional<vectordb_config> vectordb;
+  /// aiproxy extension: balancer state (latency, usage, connections, breakers) shared by every
+  /// gateway instance through this Redis server. Absent: state is shared by this process's
+  /// workers only.
+  std::optional<redis_config> redis;
 };
 
 // ---------------------------------------------------------------- file-log plugin
@@ -166,7 +298,7 @@ struct plugin_instance {
   bool enabled = true;
   std::optional<std::size_t> service;  // index into gateway_config::services
   std::optional<std::size_t> route;    // index into gateway_config::routes
-  std::variant<ai_proxy_config, file_log_config> config;
+  std::variant<ai_proxy_config, ai_proxy_advanced_config, file_log_config> config;
   std::string instance_name;
   std::vector<std::string> protocols = {"http", "https"};
   std::vector<std::string> tags;
@@ -211,8 +343,8 @@ struct route {
 /// (route-level beats service-level beats global, per plugin name). Indexes into
 /// gateway_config::plugins; only enabled instances appear.
 struct plugin_chain {
-  std::optional<std::size_t> ai_proxy;
-  std::vector<std::size_t> loggers;  // file-log instances
+  std::optional<std::size_t> ai_proxy;  // an ai-proxy or an ai-proxy-advanced instance
+  std::vector<std::size_t> loggers;     // file-log instances
 };
 
 struct gateway_config {

@@ -1619,31 +1619,40 @@ ai_proxy_config loader::parse_ai_proxy(const YAML::Node& n, const std::string& p
   if (!present(rt)) {
     add(rt_path, "required field missing");
   } else if (auto v = get_string(*rt, rt_path)) {
-    static const std::set<std::string> later = {"preserve",
-                                                "llm/v1/responses",
-                                                "llm/v1/files",
-                                                "llm/v1/batches",
-                                                "llm/v1/assistants",
-                                                "audio/v1/audio/speech",
-                                                "audio/v1/audio/transcriptions",
-                                                "audio/v1/audio/translations",
-                                                "image/v1/images/generations",
-                                                "image/v1/images/edits",
-                                                "realtime/v1/realtime",
-                                                "video/v1/videos/generations"};
-    if (v->text == "llm/v1/chat") {
-      c.route_type = route_type::llm_v1_chat;
-      route_type_ok = true;
-    } else if (v->text == "llm/v1/completions") {
-      c.route_type = route_type::llm_v1_completions;
-      route_type_ok = true;
-    } else if (v->text == "llm/v1/embeddings") {
-      c.route_type = route_type::llm_v1_embeddings;
-      route_type_ok = true;
-    } else if (later.count(v->text) != 0) {
-      add(rt_path, "route_type '" + v->text + "' is not supported yet");
-    } else {
-      add(rt_path, "expected one of: llm/v1/chat, llm/v1/completions, llm/v1/embeddings");
+    static const std::vector<std::pair<std::string_view, route_type>> types = {
+        {"llm/v1/chat", route_type::llm_v1_chat},
+        {"llm/v1/completions", route_type::llm_v1_completions},
+        {"llm/v1/embeddings", route_type::llm_v1_embeddings},
+        {"llm/v1/responses", route_type::llm_v1_responses},
+        {"llm/v1/files", route_type::llm_v1_files},
+        {"llm/v1/batches", route_type::llm_v1_batches},
+        {"llm/v1/assistants", route_type::llm_v1_assistants},
+        {"audio/v1/audio/speech", route_type::audio_v1_audio_speech},
+        {"audio/v1/audio/transcriptions", route_type::audio_v1_audio_transcriptions},
+        {"audio/v1/audio/translations", route_type::audio_v1_audio_translations},
+        {"image/v1/images/generations", route_type::image_v1_images_generations},
+        {"image/v1/images/edits", route_type::image_v1_images_edits},
+        {"video/v1/videos/generations", route_type::video_v1_videos_generations},
+        {"realtime/v1/realtime", route_type::realtime_v1_realtime},
+    };
+    for (const auto& [name, type] : types) {
+      if (v->text == name) {
+        c.route_type = type;
+        route_type_ok = true;
+      }
+    }
+    if (!route_type_ok) {
+      if (v->text == "preserve") {
+        add(rt_path,
+            "route_type 'preserve' is not available in aiproxy: use llm_format for a provider's "
+            "native API, or a route with a service and no ai-proxy for a plain proxy");
+      } else {
+        std::string all;
+        for (const auto& [name, type] : types) {
+          all += (all.empty() ? "" : ", ") + std::string(name);
+        }
+        add(rt_path, "expected one of: " + all);
+      }
     }
   }
 

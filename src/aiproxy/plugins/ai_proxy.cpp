@@ -5,156 +5,32 @@
 
 #include "aiproxy/plugins/ai_proxy.hpp"
 
-#include "aiproxy/config/templating.hpp"
 #include "aiproxy/core/ids.hpp"
+#include "aiproxy/plugins/ai_native.hpp"
+#include "aiproxy/plugins/ai_passthrough.hpp"
+#include "aiproxy/plugins/ai_realtime.hpp"
+#include "aiproxy/plugins/flow_support.hpp"
 #include "aiproxy/providers/mock.hpp"
 #include "aiproxy/providers/openai_shapes.hpp"
 #include "aiproxy/providers/provider.hpp"
 #include "aiproxy/providers/request_validation.hpp"
 #include "aiproxy/stream/decoder.hpp"
 #include "aiproxy/stream/sse_writer.hpp"
-#include "aiproxy/upstream/cloud_identity.hpp"
-#include "aiproxy/upstream/sigv4.hpp"
 
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/url/parse_query.hpp>
 
 #include <chrono>
-#include <cstdlib>
 
 namespace aiproxy::plugins {
 
 namespace asio = boost::asio;
-using clock = std::chrono::steady_clock;
+using clock = flow_clock;
 
 namespace {
 
 constexpr std::size_t max_error_body_bytes = 4 * 1024 * 1024;
 constexpr std::size_t max_response_body_bytes = 256 * 1024 * 1024;
-
-double ms_since(clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(clock::now() - t0).count();
-}
-
-/// Values for $(headers.x), $(uri_captures.x) and $(query_params.x).
-class request_template_source final : public config::template_source {
- public:
-  request_template_source(const http::request_head& head, const config::route_match& match)
-      : head_(head), match_(match) {
-    if (auto params = boost::urls::parse_query(head.query)) {
-      for (auto p : *params) {
-        query_.emplace_back(p.key, p.value);
-      }
-    }
-  }
-  std::optional<std::string_view> header(std::string_view name) const override {
-    return head_.headers.get(name);
-  }
-  std::optional<std::string_view> uri_capture(std::string_view name) const override {
-    for (const auto& [k, v] : match_.uri_captures) {
-      if (k == name) {
-        return std::string_view(v);
-      }
-    }
-    return std::nullopt;
-  }
-  std::optional<std::string_view> query_param(std::string_view name) const override {
-    for (const auto& [k, v] : query_) {
-      if (k == name) {
-        return std::string_view(v);
-      }
-    }
-    return std::nullopt;
-  }
-
- private:
-  const http::request_head& head_;
-  const config::route_match& match_;
-  std::vector<std::pair<std::string, std::string>> query_;
-};
-
-bool is_hop_by_hop(std::string_view name) {
-  for (std::string_view h : {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
-                             "te", "trailer", "upgrade", "content-length"}) {
-    if (iequals(h, name)) {
-      return true;
-    }
-  }
-  return false;
-}
-
-/// Upstream response headers the client gets: everything but framing and cookies (a provider's
-/// session cookie is not the client's business, as Kong does for openai-style providers).
-header_list client_headers_from(const header_list& upstream, bool drop_content_type) {
-  header_list out;
-  out.reserve(upstream.size() + 2);
-  for (const auto& [name, value] : upstream.fields()) {
-    if (is_hop_by_hop(name) || iequals(name, "set-cookie") || iequals(name, "content-encoding") ||
-        (drop_content_type && iequals(name, "content-type"))) {
-      continue;
-    }
-    out.add(name, value);
-  }
-  return out;
-}
-
-bool is_event_stream(std::string_view content_type, stream::framing framing) {
-  auto has = [&](std::string_view needle) {
-    return content_type.find(needle) != std::string_view::npos;
-  };
-  switch (framing) {
-    case stream::framing::sse:
-      return has("text/event-stream");
-    case stream::framing::ndjson:
-      return has("ndjson") || has("json");
-    case stream::framing::json_array:
-      return has("json");
-    case stream::framing::aws_eventstream:
-      return has("vnd.amazon.eventstream");
-    case stream::framing::none:
-      return false;
-  }
-  return false;
-}
-
-double cost_of(const json::usage& u, const config::model_options& o) {
-  if (!o.input_cost || !o.output_cost) {
-    return 0;
-  }
-  return (static_cast<double>(u.prompt_tokens) * *o.input_cost +
-          static_cast<double>(u.completion_tokens) * *o.output_cost) /
-         1e6;
-}
-
-/// The upstream body as it may be logged: an auth parameter placed in the body is redacted.
-std::string loggable_request(const std::string& body, const config::auth_config& auth) {
-  if (auth.param_location != config::param_location::body || auth.param_name.empty()) {
-    return body;
-  }
-  boost::system::error_code ec;
-  auto v = boost::json::parse(body, ec);
-  if (ec || !v.is_object()) {
-    return "(unavailable: body holds credentials)";
-  }
-  if (auto* p = v.as_object().if_contains(auth.param_name)) {
-    *p = "REDACTED";
-  }
-  return boost::json::serialize(v);
-}
-
-asio::awaitable<void> sleep_ms(std::int64_t ms) {
-  if (ms <= 0) {
-    co_return;
-  }
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  timer.expires_after(std::chrono::milliseconds(ms));
-  co_await timer.async_wait(asio::use_awaitable);
-}
 
 /// Providers whose responses already carry OpenAI's id and created fields.
 bool is_openai_compatible(const config::ai_proxy_config& c) {
@@ -169,11 +45,6 @@ bool is_openai_compatible(const config::ai_proxy_config& c) {
     default:
       return false;
   }
-}
-
-void add_stream_headers(header_list& h) {
-  h.set("Content-Type", "text/event-stream");
-  h.set("Cache-Control", "no-cache");
 }
 
 struct flow {
@@ -369,6 +240,20 @@ asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& cal
   }
   flow f{d, call, services, record, ai};
 
+  // The rest of the API family, native formats and realtime have their own flows.
+  if (conf.route_type == config::route_type::realtime_v1_realtime) {
+    co_await run_realtime(d, call, services, record);
+    co_return;
+  }
+  if (!config::is_translated(conf.route_type)) {
+    co_await run_passthrough(d, call, services, record);
+    co_return;
+  }
+  if (conf.llm_format != "openai") {
+    co_await run_native(d, call, services, record);
+    co_return;
+  }
+
   // 1. Body, within the route's limit.
   auto body = co_await d.read_body(static_cast<std::uint64_t>(conf.max_request_body_size));
   if (!body) {
@@ -463,40 +348,16 @@ asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& cal
     co_await f.fail(up.error());
     co_return;
   }
-  const bool default_port =
-      (up->scheme == "https" && up->port == 443) || (up->scheme == "http" && up->port == 80);
-  record.upstream_uri = up->scheme + "://" + up->host +
-                        (default_port ? std::string() : ":" + std::to_string(up->port)) +
-                        up->target;
+  record.upstream_uri = upstream_uri_of(*up);
   if (ai.log_payloads) {
     ai.request_payload = loggable_request(up->body, conf.auth);
   }
 
   // 8. Cloud identities: a fetched bearer token (Vertex AI, Azure Entra ID), then SigV4 over
   // the final request (Bedrock).
-  if (upstream::needs_cloud_token(conf) && services.identity != nullptr) {
-    auto token = co_await services.identity->bearer_token(conf, call.timeouts);
-    if (!token) {
-      co_await f.fail(token.error());
-      co_return;
-    }
-    if (!token->empty()) {
-      up->headers.set("Authorization", "Bearer " + *token);
-    }
-  }
-  if (up->aws_sigv4) {
-    auto creds =
-        upstream::aws_credentials_from(conf.auth, [](const char* n) { return std::getenv(n); });
-    if (!creds) {
-      co_await f.fail(error::internal(
-          "no AWS credentials for provider bedrock: set auth.aws_access_key_id and "
-          "auth.aws_secret_access_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"));
-      co_return;
-    }
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
-    upstream::sign_sigv4(*up, *creds, up->aws_sigv4->region, up->aws_sigv4->service, now);
+  if (auto id = co_await apply_cloud_identity(*up, conf, services, call.timeouts); !id) {
+    co_await f.fail(id.error());
+    co_return;
   }
 
   // 9. Call the provider.

@@ -145,9 +145,12 @@ asio::awaitable<void> gateway_handler::handle(http::downstream& d) {
     const auto timeouts = timeouts_for(cfg, route);
     if (chain->ai_proxy) {
       const auto& plugin = cfg.plugins[*chain->ai_proxy];
-      const ai_proxy_call call{std::get<config::ai_proxy_config>(plugin.config), plugin.id, *match,
-                               timeouts};
-      co_await run_ai_proxy(d, call, services_, record);
+      if (const auto* conf = std::get_if<config::ai_proxy_config>(&plugin.config)) {
+        const ai_proxy_call call{*conf, plugin.id, *match, timeouts};
+        co_await run_ai_proxy(d, call, services_, record);
+      } else {
+        co_await http::send_error(d, error::internal("ai-proxy-advanced is not served yet"));
+      }
     } else if (route.service) {
       co_await proxy_to_service(d, cfg.services[*route.service], route, *match, timeouts, services_,
                                 record);

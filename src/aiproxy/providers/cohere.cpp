@@ -51,6 +51,7 @@ std::string prefix(route_type rt) {
 
 std::string_view default_path(route_type rt) {
   switch (rt) {
+    default:  // only the translated route types reach a translator
     case route_type::llm_v1_chat:
       return "/v2/chat";
     case route_type::llm_v1_completions:
@@ -1046,6 +1047,7 @@ class cohere final : public provider {
     result<bj::object> body = error::internal("unreachable");
     stream::framing framing = stream::framing::ndjson;
     switch (rt) {
+      default:  // only the translated route types reach a translator
       case route_type::llm_v1_chat:
         if (api_of(ep->path) == chat_api::v1) {
           body = v1_chat_body(req.body, t);
@@ -1092,6 +1094,7 @@ class cohere final : public provider {
     }
     const auto& obj = v.get_object();
     switch (rt) {
+      default:  // only the translated route types reach a translator
       case route_type::llm_v1_chat:
         // Answer whichever shape came back: v2 has `message`, v1 has `text`.
         if (object_at(obj, "message") != nullptr) {

@@ -911,6 +911,7 @@ class gemini final : public provider {
     }
     result<boost::json::object> body = boost::json::object();
     switch (rt) {
+      default:  // only the translated route types reach a translator
       case route_type::llm_v1_chat:
         body = chat_body(req.body, t);
         break;

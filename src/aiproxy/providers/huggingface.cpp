@@ -551,6 +551,7 @@ class huggingface final : public provider {
     endpoint ep;
     ep.host = "router.huggingface.co";
     switch (rt) {
+      default:  // only the translated route types reach a translator
       case route_type::llm_v1_chat:
         ep.path = "/v1/chat/completions";
         break;
@@ -585,6 +586,7 @@ class huggingface final : public provider {
 
     result<std::string> body = std::string();
     switch (rt) {
+      default:  // only the translated route types reach a translator
       case route_type::llm_v1_chat:
         body = chat_body(req, t, body_auth);
         break;
@@ -618,7 +620,7 @@ class huggingface final : public provider {
         return chat_response(std::move(*v), t);
       case route_type::llm_v1_completions:
         return completions_response(*v, t);
-      case route_type::llm_v1_embeddings:
+      default:
         break;
     }
     // from_upstream does not see the client's body, so `encoding_format: base64` cannot be

@@ -650,6 +650,8 @@ mock_reply make_mock_reply(const client_request& req, const target& t, std::stri
     case route_type::llm_v1_embeddings:
       answer_embeddings(r, req.body, t, id, created);
       break;
+    default:  // other route types never reach the translators
+      break;
   }
   return r;
 }

@@ -453,6 +453,7 @@ class ollama final : public provider {
       ep.host = "api.mistral.ai";
     }
     switch (rt) {
+      default:  // only the translated route types reach a translator
       case route_type::llm_v1_chat:
         ep.path = "/api/chat";
         break;

@@ -29,6 +29,7 @@ using config::route_type;
 
 std::string_view operation_path(route_type t) noexcept {
   switch (t) {
+    default:  // only the translated route types reach a translator
     case route_type::llm_v1_chat:
       return "chat/completions";
     case route_type::llm_v1_completions:

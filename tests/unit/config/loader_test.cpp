@@ -313,13 +313,19 @@ TEST(loader_types, provider_values) {
 
 TEST(loader_types, route_type_values) {
   expect_problem(ai(openai_model), cfg + ".route_type", "required field missing");
-  expect_problem(ai(R"("route_type":"preserve",)" + std::string(openai_model)), cfg + ".route_type",
-                 "route_type 'preserve' is not supported yet");
-  expect_problem(ai(R"("route_type":"llm/v1/responses",)" + std::string(openai_model)),
-                 cfg + ".route_type", "route_type 'llm/v1/responses' is not supported yet");
+  expect_problem(
+      ai(R"("route_type":"preserve",)" + std::string(openai_model)), cfg + ".route_type",
+      "route_type 'preserve' is not available in aiproxy: use llm_format for a provider's "
+      "native API, or a route with a service and no ai-proxy for a plain proxy");
+  EXPECT_NO_THROW(load_config_string(
+      ai(R"("route_type":"llm/v1/responses",)" + std::string(openai_model)), "t"));
   expect_problem(ai(R"("route_type":"llm/v2/chat",)" + std::string(openai_model)),
                  cfg + ".route_type",
-                 "expected one of: llm/v1/chat, llm/v1/completions, llm/v1/embeddings");
+                 "expected one of: llm/v1/chat, llm/v1/completions, llm/v1/embeddings, "
+                 "llm/v1/responses, llm/v1/files, llm/v1/batches, llm/v1/assistants, "
+                 "audio/v1/audio/speech, audio/v1/audio/transcriptions, "
+                 "audio/v1/audio/translations, image/v1/images/generations, "
+                 "image/v1/images/edits, video/v1/videos/generations, realtime/v1/realtime");
 }
 
 TEST(loader_types, unknown_fields_everywhere) {
@@ -336,9 +342,14 @@ TEST(loader_types, unknown_fields_everywhere) {
 
 // ------------------------------------------------------------------ not supported yet
 
-TEST(loader_support, native_formats_are_rejected_until_they_are_built) {
-  expect_problem(chat(R"("llm_format":"bedrock","model":{"provider":"bedrock"})"), cfg,
-                 "llm_format 'bedrock' is not supported yet: only 'openai' is");
+TEST(loader_support, native_formats_load_for_their_own_provider) {
+  EXPECT_NO_THROW(load_config_string(
+      chat(R"("llm_format":"bedrock","model":{"provider":"bedrock","options":{"bedrock":
+           {"aws_region":"us-east-1"}}})"),
+      "t"));
+  expect_problem(chat(R"("llm_format":"gemini","model":{"provider":"openai"})"),
+                 cfg + ".llm_format",
+                 "native llm_format 'gemini' can only be used with the 'gemini' model.provider");
 }
 
 TEST(loader_support, available_providers_load) {
@@ -820,7 +831,8 @@ plugins:
 }
 
 TEST(loader_forms, nested_errors_carry_the_nested_path) {
-  expect_problem(R"(
+  expect_problem(
+      R"(
 _format_version: "3.0"
 services:
   - name: s
@@ -834,8 +846,9 @@ services:
           - name: ai-proxy
             config: {route_type: preserve, model: {provider: mock}}
 )",
-                 "services[0].routes[1].plugins[0].config.route_type",
-                 "route_type 'preserve' is not supported yet");
+      "services[0].routes[1].plugins[0].config.route_type",
+      "route_type 'preserve' is not available in aiproxy: use llm_format for a provider's "
+      "native API, or a route with a service and no ai-proxy for a plain proxy");
 }
 
 TEST(loader_chains, route_beats_service_beats_global_and_disabled_are_dropped) {

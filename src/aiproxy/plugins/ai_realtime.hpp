@@ -1,0 +1,13 @@
+#pragma once
+// realtime/v1/realtime: a client WebSocket relayed to the provider's realtime endpoint (wss),
+// auth injected, frames relayed both ways unbuffered, usage read from response.done events.
+
+#include "aiproxy/plugins/ai_proxy.hpp"
+
+namespace aiproxy::plugins {
+
+boost::asio::awaitable<void> run_realtime(http::downstream& d, const ai_proxy_call& call,
+                                          worker_services& services,
+                                          observability::request_record& record);
+
+}  // namespace aiproxy::plugins
