@@ -360,14 +360,53 @@ class loader {
   void parse_route_headers(const YAML::Node& n, const std::string& path, route& r);
 
   // plugins
+  /// What parsing one ai-proxy target found, for the checks that depend on it.
+  struct target_flags {
+    bool provider_ok = false;
+    bool route_type_ok = false;
+    bool azure_api_version_null = false;
+  };
+  /// What parsing the plugin-level fields found.
+  struct plugin_flags {
+    bool llm_format_ok = true;
+    std::optional<genai_category> genai;  // set explicitly in the file
+  };
+  /// Where the checks of one ai-proxy configuration report: `target` holds route_type, model,
+  /// auth and logging; `plugin` holds llm_format and genai_category (the same path for ai-proxy,
+  /// the plugin's config for an ai-proxy-advanced target); `note` ends plugin-level messages.
+  struct check_paths {
+    std::string target;
+    std::string plugin;
+    std::string note;
+  };
   ai_proxy_config parse_ai_proxy(const YAML::Node& n, const std::string& path);
+  bool parse_route_type(const YAML::Node& n, const std::string& path, ai_proxy_config& c);
+  target_flags parse_target_fields(const YAML::Node& n, const std::string& path, ai_proxy_config& c,
+                                   std::optional<scalar>* model_alias);
+  plugin_flags parse_plugin_fields(const YAML::Node& n, const std::string& path,
+                                   ai_proxy_config& c);
+  void finish_ai_proxy(ai_proxy_config& c, const check_paths& where, const target_flags& tf,
+                       const plugin_flags& pf);
+  static void bedrock_region_from_env(model_config& m);
   void parse_auth(const YAML::Node& n, const std::string& path, auth_config& a);
-  void parse_model(const YAML::Node& n, const std::string& path, model_config& m, bool& provider_ok,
-                   bool& azure_api_version_null);
+  void parse_model(const YAML::Node& n, const std::string& path, model_config& m,
+                   target_flags& flags, std::optional<scalar>* model_alias);
   void parse_model_options(const YAML::Node& n, const std::string& path, model_options& o,
                            bool& azure_api_version_null, bool& mock_set);
-  void check_ai_proxy(const ai_proxy_config& c, const std::string& path, bool provider_ok,
+  void check_ai_proxy(const ai_proxy_config& c, const check_paths& where,
                       bool azure_api_version_null, bool partial);
+  ai_proxy_advanced_config parse_ai_proxy_advanced(const YAML::Node& n, const std::string& path);
+  ai_target parse_target(const YAML::Node& n, const std::string& path,
+                         const ai_proxy_config& shared, const plugin_flags& pf,
+                         const std::string& plugin_path, std::size_t index, target_flags& tf,
+                         std::optional<scalar>& alias);
+  void check_advanced(const ai_proxy_advanced_config& a, const std::string& path,
+                      const std::vector<target_flags>& flags,
+                      const std::vector<std::optional<scalar>>& aliases);
+  void parse_balancer(const YAML::Node& n, const std::string& path, balancer_config& b);
+  redis_config parse_redis(const YAML::Node& n, const std::string& path);
+  embeddings_config parse_embeddings(const YAML::Node& n, const std::string& path);
+  vectordb_config parse_vectordb(const YAML::Node& n, const std::string& path);
   file_log_config parse_file_log(const YAML::Node& n, const std::string& path);
 
   // after all entities
@@ -1210,10 +1249,10 @@ void loader::parse_plugin(const YAML::Node& n, const std::string& path, plugin_s
     add(key_path(path, "name"), "required field missing");
   } else if (auto v = get_string(*name_node, key_path(path, "name"))) {
     name = v->text;
-    if (name != "ai-proxy" && name != "file-log") {
+    if (name != "ai-proxy" && name != "ai-proxy-advanced" && name != "file-log") {
       add(key_path(path, "name"), "plugin '" + v->shown() +
                                       "' is not available in aiproxy (available: ai-proxy, "
-                                      "file-log)");
+                                      "ai-proxy-advanced, file-log)");
       name.clear();
     }
   }
@@ -1285,6 +1324,8 @@ void loader::parse_plugin(const YAML::Node& n, const std::string& path, plugin_s
   const YAML::Node& cfg_node = present(config) ? *config : empty_map;
   if (name == "ai-proxy") {
     pl.config = parse_ai_proxy(cfg_node, config_path);
+  } else if (name == "ai-proxy-advanced") {
+    pl.config = parse_ai_proxy_advanced(cfg_node, config_path);
   } else if (name == "file-log") {
     pl.config = parse_file_log(cfg_node, config_path);
   }
@@ -1567,8 +1608,8 @@ constexpr std::string_view provider_names[] = {"openai",      "azure",  "anthrop
                                                "huggingface", "mock"};
 
 void loader::parse_model(const YAML::Node& n, const std::string& path, model_config& m,
-                         bool& provider_ok, bool& azure_api_version_null) {
-  if (!check_record(n, path, {"provider", "name", "options"})) {
+                         target_flags& flags, std::optional<scalar>* model_alias) {
+  if (!check_record(n, path, {"provider", "name", "options", "model_alias"})) {
     return;
   }
   auto provider = child(n, "provider");
@@ -1584,7 +1625,7 @@ void loader::parse_model(const YAML::Node& n, const std::string& path, model_con
         add(provider_path, "expected one of: " + plain_list(provider_names));
       } else {
         m.provider = static_cast<provider_kind>(it - std::begin(provider_names));
-        provider_ok = true;
+        flags.provider_ok = true;
       }
     }
   }
@@ -1596,75 +1637,81 @@ void loader::parse_model(const YAML::Node& n, const std::string& path, model_con
       m.name = v->text;
     }
   });
+  // Kong 3.14: model.model_alias. Used by ai-proxy-advanced targets; accepted and unused by
+  // ai-proxy, whose schema shares the record.
+  field(n, path, "model_alias", [&](const YAML::Node& c, const std::string& p) {
+    if (auto v = get_string(c, p); v && model_alias != nullptr) {
+      *model_alias = std::move(v);
+    }
+  });
   bool mock_set = false;
   field(n, path, "options", [&](const YAML::Node& c, const std::string& p) {
-    parse_model_options(c, p, m.options, azure_api_version_null, mock_set);
+    parse_model_options(c, p, m.options, flags.azure_api_version_null, mock_set);
   });
-  if (provider_ok && mock_set && m.provider != provider_kind::mock) {
+  if (flags.provider_ok && mock_set && m.provider != provider_kind::mock) {
     add(key_path(path, "options.mock"), "only used by the 'mock' provider");
   }
 }
 
-ai_proxy_config loader::parse_ai_proxy(const YAML::Node& n, const std::string& path) {
-  ai_proxy_config c;
-  if (!check_record(n, path,
-                    {"route_type", "auth", "model", "logging", "response_streaming",
-                     "max_request_body_size", "model_name_header", "llm_format",
-                     "model_options_precedence", "genai_category", "normalize_errors"})) {
-    return c;
-  }
-  bool route_type_ok = false;
+bool loader::parse_route_type(const YAML::Node& n, const std::string& path, ai_proxy_config& c) {
   auto rt = child(n, "route_type");
   std::string rt_path = key_path(path, "route_type");
   if (!present(rt)) {
     add(rt_path, "required field missing");
-  } else if (auto v = get_string(*rt, rt_path)) {
-    static const std::vector<std::pair<std::string_view, route_type>> types = {
-        {"llm/v1/chat", route_type::llm_v1_chat},
-        {"llm/v1/completions", route_type::llm_v1_completions},
-        {"llm/v1/embeddings", route_type::llm_v1_embeddings},
-        {"llm/v1/responses", route_type::llm_v1_responses},
-        {"llm/v1/files", route_type::llm_v1_files},
-        {"llm/v1/batches", route_type::llm_v1_batches},
-        {"llm/v1/assistants", route_type::llm_v1_assistants},
-        {"audio/v1/audio/speech", route_type::audio_v1_audio_speech},
-        {"audio/v1/audio/transcriptions", route_type::audio_v1_audio_transcriptions},
-        {"audio/v1/audio/translations", route_type::audio_v1_audio_translations},
-        {"image/v1/images/generations", route_type::image_v1_images_generations},
-        {"image/v1/images/edits", route_type::image_v1_images_edits},
-        {"video/v1/videos/generations", route_type::video_v1_videos_generations},
-        {"realtime/v1/realtime", route_type::realtime_v1_realtime},
-    };
-    for (const auto& [name, type] : types) {
-      if (v->text == name) {
-        c.route_type = type;
-        route_type_ok = true;
-      }
-    }
-    if (!route_type_ok) {
-      if (v->text == "preserve") {
-        add(rt_path,
-            "route_type 'preserve' is not available in aiproxy: use llm_format for a provider's "
-            "native API, or a route with a service and no ai-proxy for a plain proxy");
-      } else {
-        std::string all;
-        for (const auto& [name, type] : types) {
-          all += (all.empty() ? "" : ", ") + std::string(name);
-        }
-        add(rt_path, "expected one of: " + all);
-      }
+    return false;
+  }
+  auto v = get_string(*rt, rt_path);
+  if (!v) {
+    return false;
+  }
+  static const std::vector<std::pair<std::string_view, route_type>> types = {
+      {"llm/v1/chat", route_type::llm_v1_chat},
+      {"llm/v1/completions", route_type::llm_v1_completions},
+      {"llm/v1/embeddings", route_type::llm_v1_embeddings},
+      {"llm/v1/responses", route_type::llm_v1_responses},
+      {"llm/v1/files", route_type::llm_v1_files},
+      {"llm/v1/batches", route_type::llm_v1_batches},
+      {"llm/v1/assistants", route_type::llm_v1_assistants},
+      {"audio/v1/audio/speech", route_type::audio_v1_audio_speech},
+      {"audio/v1/audio/transcriptions", route_type::audio_v1_audio_transcriptions},
+      {"audio/v1/audio/translations", route_type::audio_v1_audio_translations},
+      {"image/v1/images/generations", route_type::image_v1_images_generations},
+      {"image/v1/images/edits", route_type::image_v1_images_edits},
+      {"video/v1/videos/generations", route_type::video_v1_videos_generations},
+      {"realtime/v1/realtime", route_type::realtime_v1_realtime},
+  };
+  for (const auto& [name, type] : types) {
+    if (v->text == name) {
+      c.route_type = type;
+      return true;
     }
   }
+  if (v->text == "preserve") {
+    add(rt_path,
+        "route_type 'preserve' is not available in aiproxy: use llm_format for a provider's "
+        "native API, or a route with a service and no ai-proxy for a plain proxy");
+  } else {
+    std::string all;
+    for (const auto& [name, type] : types) {
+      all += (all.empty() ? "" : ", ") + std::string(name);
+    }
+    add(rt_path, "expected one of: " + all);
+  }
+  return false;
+}
 
+loader::target_flags loader::parse_target_fields(const YAML::Node& n, const std::string& path,
+                                                 ai_proxy_config& c,
+                                                 std::optional<scalar>* model_alias) {
+  target_flags flags;
+  flags.route_type_ok = parse_route_type(n, path, c);
   field(n, path, "auth",
         [&](const YAML::Node& x, const std::string& p) { parse_auth(x, p, c.auth); });
-  bool provider_ok = false;
-  bool azure_api_version_null = false;
   auto model = child(n, "model");
   if (!present(model)) {
     add(key_path(path, "model"), "required field missing");
   } else {
-    parse_model(*model, key_path(path, "model"), c.model, provider_ok, azure_api_version_null);
+    parse_model(*model, key_path(path, "model"), c.model, flags, model_alias);
   }
   field(n, path, "logging", [&](const YAML::Node& x, const std::string& p) {
     if (!check_record(x, p, {"log_statistics", "log_payloads"})) {
@@ -1679,6 +1726,16 @@ ai_proxy_config loader::parse_ai_proxy(const YAML::Node& n, const std::string& p
       });
     }
   });
+  return flags;
+}
+
+constexpr std::string_view genai_names[] = {
+    "text/generation",  "text/embeddings",  "audio/speech",       "audio/transcription",
+    "image/generation", "video/generation", "realtime/generation"};
+
+loader::plugin_flags loader::parse_plugin_fields(const YAML::Node& n, const std::string& path,
+                                                 ai_proxy_config& c) {
+  plugin_flags flags;
   field(n, path, "response_streaming", [&](const YAML::Node& x, const std::string& p) {
     if (auto v = get_one_of(x, p, {"allow", "deny", "always"})) {
       c.response_streaming = *v == "allow"  ? streaming_policy::allow
@@ -1705,13 +1762,12 @@ ai_proxy_config loader::parse_ai_proxy(const YAML::Node& n, const std::string& p
       c.normalize_errors = *v;
     }
   });
-  bool llm_format_ok = true;
   field(n, path, "llm_format", [&](const YAML::Node& x, const std::string& p) {
     if (auto v = get_one_of(
             x, p, {"openai", "anthropic", "bedrock", "cohere", "gemini", "huggingface"})) {
       c.llm_format = *v;
     } else {
-      llm_format_ok = false;
+      flags.llm_format_ok = false;
     }
   });
   field(n, path, "model_options_precedence", [&](const YAML::Node& x, const std::string& p) {
@@ -1720,15 +1776,22 @@ ai_proxy_config loader::parse_ai_proxy(const YAML::Node& n, const std::string& p
     }
   });
   field(n, path, "genai_category", [&](const YAML::Node& x, const std::string& p) {
-    if (auto v =
-            get_one_of(x, p,
-                       {"text/generation", "text/embeddings", "audio/speech", "audio/transcription",
-                        "image/generation", "video/generation", "realtime/generation"});
-        v && *v != "text/generation" && *v != "text/embeddings") {
-      add(p, "genai_category '" + *v + "' is not supported yet");
+    auto v = get_string(x, p);
+    if (!v) {
+      return;
     }
+    auto it = std::find(std::begin(genai_names), std::end(genai_names), v->text);
+    if (it == std::end(genai_names)) {
+      add(p, "expected one of: " + plain_list(genai_names));
+      return;
+    }
+    flags.genai = static_cast<genai_category>(it - std::begin(genai_names));
   });
+  return flags;
+}
 
+void loader::finish_ai_proxy(ai_proxy_config& c, const check_paths& where, const target_flags& tf,
+                             const plugin_flags& pf) {
   const model_options& o = c.model.options;
   c.has_templates =
       has_placeholders(c.model.name) || has_placeholders(o.anthropic_version) ||
@@ -1741,28 +1804,49 @@ ai_proxy_config loader::parse_ai_proxy(const YAML::Node& n, const std::string& p
       has_placeholders(o.bedrock.aws_role_session_name) ||
       has_placeholders(o.bedrock.aws_sts_endpoint_url) ||
       has_placeholders(o.bedrock.performance_config_latency);
+  bedrock_region_from_env(c.model);
 
+  c.genai_category = pf.genai.value_or(implied_category(c.route_type));
+  if (pf.genai && tf.route_type_ok && !category_fits(c.route_type, *pf.genai)) {
+    add(key_path(where.plugin, "genai_category"),
+        "genai_category '" + std::string(to_string(*pf.genai)) + "' does not match route_type '" +
+            std::string(to_string(c.route_type)) + "' (expected " +
+            std::string(to_string(implied_category(c.route_type))) + ")" + where.note);
+  }
+  if (tf.provider_ok) {
+    check_ai_proxy(c, where, tf.azure_api_version_null, !(tf.route_type_ok && pf.llm_format_ok));
+  }
+}
+
+void loader::bedrock_region_from_env(model_config& m) {
   // Bedrock's region, like the AWS SDKs: the option, else AWS_REGION, else AWS_DEFAULT_REGION.
-  if (c.model.provider == provider_kind::bedrock && o.bedrock.aws_region.empty()) {
+  if (m.provider == provider_kind::bedrock && m.options.bedrock.aws_region.empty()) {
     for (const char* name : {"AWS_REGION", "AWS_DEFAULT_REGION"}) {
       if (const char* v = std::getenv(name); v != nullptr && *v != '\0') {
-        c.model.options.bedrock.aws_region = v;
+        m.options.bedrock.aws_region = v;
         break;
       }
     }
   }
+}
 
-  if (provider_ok && route_type_ok && llm_format_ok) {
-    check_ai_proxy(c, path, provider_ok, azure_api_version_null, false);
-  } else if (provider_ok) {
-    check_ai_proxy(c, path, provider_ok, azure_api_version_null, true);
+ai_proxy_config loader::parse_ai_proxy(const YAML::Node& n, const std::string& path) {
+  ai_proxy_config c;
+  if (!check_record(n, path,
+                    {"route_type", "auth", "model", "logging", "response_streaming",
+                     "max_request_body_size", "model_name_header", "llm_format",
+                     "model_options_precedence", "genai_category", "normalize_errors"})) {
+    return c;
   }
+  target_flags tf = parse_target_fields(n, path, c, nullptr);
+  plugin_flags pf = parse_plugin_fields(n, path, c);
+  finish_ai_proxy(c, check_paths{path, path, ""}, tf, pf);
   return c;
 }
 
-void loader::check_ai_proxy(const ai_proxy_config& c, const std::string& path, bool provider_ok,
+void loader::check_ai_proxy(const ai_proxy_config& c, const check_paths& where,
                             bool azure_api_version_null, bool partial) {
-  (void)provider_ok;
+  const std::string& path = where.target;
   const std::string auth = key_path(path, "auth");
   const std::string options = key_path(path, "model.options");
   const provider_kind p = c.model.provider;
@@ -1820,6 +1904,28 @@ void loader::check_ai_proxy(const ai_proxy_config& c, const std::string& path, b
   if (partial) {
     return;  // route_type or llm_format is invalid: the checks below depend on them
   }
+  if (!provider_offers(p, c.route_type)) {
+    std::string offered;
+    for (provider_kind q : providers_offering(c.route_type)) {
+      offered += (offered.empty() ? "" : ", ") + std::string(to_string(q));
+    }
+    std::string message = "provider " + std::string(to_string(p)) + " does not offer route_type " +
+                          std::string(to_string(c.route_type)) +
+                          " in aiproxy (providers for it: " + offered + ")";
+    if (p == provider_kind::mock) {
+      message +=
+          "; the mock provider answers llm/v1/chat, llm/v1/completions and "
+          "llm/v1/embeddings only";
+    }
+    add(key_path(path, "route_type"), message);
+  }
+  if (p == provider_kind::azure && c.route_type == route_type::llm_v1_responses &&
+      !o.azure_api_version.empty() && o.azure_api_version != "preview" &&
+      !has_placeholders(o.azure_api_version)) {
+    add(key_path(options, "azure_api_version"),
+        "the Azure Responses API (route_type llm/v1/responses) needs "
+        "'model.options.azure_api_version' = 'preview' (leave it unset to get it)");
+  }
   if (p == provider_kind::mistral && c.route_type == route_type::llm_v1_completions &&
       o.upstream_url.empty()) {
     add(key_path(options, "upstream_url"),
@@ -1832,19 +1938,544 @@ void loader::check_ai_proxy(const ai_proxy_config& c, const std::string& path, b
         "anthropic does not support statistics when route_type is llm/v1/completions");
   }
   if (c.llm_format != "openai") {
+    const std::string llm_format = key_path(where.plugin, "llm_format");
     if (c.route_type != route_type::llm_v1_chat) {
-      add(key_path(path, "llm_format"),
+      add(llm_format,
           "native provider options in llm_format can only be used with the 'llm/v1/chat' "
-          "route_type");
+          "route_type" +
+              where.note);
     }
     if (c.llm_format != to_string(p)) {
-      add(key_path(path, "llm_format"), "native llm_format '" + c.llm_format +
-                                            "' can only be used with the '" + c.llm_format +
-                                            "' model.provider");
+      add(llm_format, "native llm_format '" + c.llm_format + "' can only be used with the '" +
+                          c.llm_format + "' model.provider" + where.note);
     }
   }
   if (auto reason = not_yet_supported(c)) {
     add(path, *reason);
+  }
+}
+
+// ------------------------------------------------------------------ ai-proxy-advanced
+
+constexpr std::int64_t max_ms = 2147483646;
+
+redis_config loader::parse_redis(const YAML::Node& n, const std::string& path) {
+  redis_config r;
+  if (!check_record(n, path,
+                    {"host",
+                     "port",
+                     "username",
+                     "password",
+                     "database",
+                     "timeout",
+                     "sync_interval",
+                     "connect_timeout",
+                     "read_timeout",
+                     "send_timeout",
+                     "ssl",
+                     "ssl_verify",
+                     "server_name",
+                     "keepalive_pool_size",
+                     "keepalive_backlog",
+                     "connection_is_proxied",
+                     "cluster_max_redirections",
+                     "sentinel_master",
+                     "sentinel_role",
+                     "sentinel_nodes",
+                     "sentinel_username",
+                     "sentinel_password",
+                     "cluster_nodes",
+                     "cloud_authentication"})) {
+    return r;
+  }
+  field(n, path, "host", [&](const YAML::Node& c, const std::string& p) {
+    if (auto v = get_string(c, p)) {
+      if (!valid_hostname(v->text)) {
+        add(p, "invalid value: " + v->shown());
+      }
+      r.host = v->text;
+    }
+  });
+  field(n, path, "port", [&](const YAML::Node& c, const std::string& p) {
+    auto v = get_int(c, p);
+    check_between(v, 1, 65535, p);
+    if (v) {
+      r.port = *v;
+    }
+  });
+  field(n, path, "username", [&](const YAML::Node& c, const std::string& p) {
+    if (auto v = get_string(c, p)) {
+      r.username = v->text;
+    }
+  });
+  field(n, path, "password", [&](const YAML::Node& c, const std::string& p) {
+    if (auto v = get_string(c, p)) {  // a secret: no message below may show it
+      r.password = v->text;
+    }
+  });
+  field(n, path, "database", [&](const YAML::Node& c, const std::string& p) {
+    if (auto v = get_int(c, p)) {
+      if (*v < 0) {
+        add(p, "value must be greater than or equal to 0");
+      } else {
+        r.database = *v;
+      }
+    }
+  });
+  // aiproxy has one Redis timeout; Kong's connect/send/read timeouts map onto it (the largest).
+  std::optional<std::int64_t> timeout;
+  for (std::string_view key : {"timeout", "connect_timeout", "send_timeout", "read_timeout"}) {
+    field(n, path, key, [&](const YAML::Node& c, const std::string& p) {
+      auto v = get_int(c, p);
+      check_between(v, 1, max_ms, p);
+      if (v && *v >= 1 && *v <= max_ms) {
+        timeout = std::max(timeout.value_or(0), *v);
+      }
+    });
+  }
+  if (timeout) {
+    r.timeout_ms = *timeout;
+  }
+  field(n, path, "sync_interval", [&](const YAML::Node& c, const std::string& p) {
+    auto v = get_int(c, p);
+    check_between(v, 1, max_ms, p);
+    if (v) {
+      r.sync_interval_ms = *v;
+    }
+  });
+  field(n, path, "ssl", [&](const YAML::Node& c, const std::string& p) {
+    if (auto v = get_bool(c, p); v && *v) {
+      add(p, "not supported by aiproxy: it connects to Redis without TLS");
+    }
+  });
+  for (std::string_view key : {"ssl_verify", "connection_is_proxied"}) {
+    field(n, path, key, [&](const YAML::Node& c, const std::string& p) { get_bool(c, p); });
+  }
+  field(n, path, "server_name",
+        [&](const YAML::Node& c, const std::string& p) { get_string(c, p); });
+  field(n, path, "keepalive_pool_size", [&](const YAML::Node& c, const std::string& p) {
+    check_between(get_int(c, p), 1, max_ms, p);
+  });
+  field(n, path, "keepalive_backlog", [&](const YAML::Node& c, const std::string& p) {
+    check_between(get_int(c, p), 0, max_ms, p);
+  });
+  field(n, path, "cluster_max_redirections",
+        [&](const YAML::Node& c, const std::string& p) { get_int(c, p); });
+  for (std::string_view key :
+       {"sentinel_master", "sentinel_role", "sentinel_nodes", "sentinel_username",
+        "sentinel_password", "cluster_nodes", "cloud_authentication"}) {
+    if (non_empty(child(n, key))) {
+      add(key_path(path, key),
+          "not supported by aiproxy: it uses one Redis server (host, port), without sentinel, "
+          "cluster or cloud authentication");
+    }
+  }
+  return r;
+}
+
+void loader::parse_balancer(const YAML::Node& n, const std::string& path, balancer_config& b) {
+  if (!check_record(n, path,
+                    {"algorithm", "retries", "failover_criteria", "connect_timeout", "read_timeout",
+                     "write_timeout", "hash_on_header", "latency_strategy", "tokens_count_strategy",
+                     "slots", "max_fails", "fail_timeout"})) {
+    return;
+  }
+  field(n, path, "algorithm", [&](const YAML::Node& c, const std::string& p) {
+    static constexpr std::pair<std::string_view, balancer_algorithm> names[] = {
+        {"round-robin", balancer_algorithm::round_robin},
+        {"consistent-hashing", balancer_algorithm::consistent_hashing},
+        {"least-connections", balancer_algorithm::least_connections},
+        {"lowest-latency", balancer_algorithm::lowest_latency},
+        {"lowest-usage", balancer_algorithm::lowest_usage},
+        {"priority", balancer_algorithm::priority},
+        {"semantic", balancer_algorithm::semantic}};
+    if (auto v = get_one_of(c, p,
+                            {"round-robin", "consistent-hashing", "least-connections",
+                             "lowest-latency", "lowest-usage", "priority", "semantic"})) {
+      for (const auto& [name, algo] : names) {
+        if (*v == name) {
+          b.algorithm = algo;
+        }
+      }
+    }
+  });
+  field(n, path, "retries", [&](const YAML::Node& c, const std::string& p) {
+    auto v = get_int(c, p);
+    check_between(v, 0, 32767, p);
+    if (v) {
+      b.retries = *v;
+    }
+  });
+  field(n, path, "failover_criteria", [&](const YAML::Node& c, const std::string& p) {
+    static constexpr std::pair<std::string_view, std::uint32_t> names[] = {
+        {"error", failover::error},
+        {"timeout", failover::timeout},
+        {"invalid_header", failover::invalid_header},
+        {"http_403", failover::http_403},
+        {"http_404", failover::http_404},
+        {"http_429", failover::http_429},
+        {"http_500", failover::http_500},
+        {"http_502", failover::http_502},
+        {"http_503", failover::http_503},
+        {"http_504", failover::http_504},
+        {"non_idempotent", failover::non_idempotent}};
+    auto v = get_strings(c, p, "expected a set");
+    if (!v) {
+      return;
+    }
+    std::uint32_t bits = 0;
+    bool ok = true;
+    for (std::size_t i = 0; i < v->size(); ++i) {
+      auto it = std::find_if(std::begin(names), std::end(names),
+                             [&](const auto& e) { return e.first == (*v)[i]; });
+      if (it == std::end(names)) {
+        std::vector<std::string_view> all;
+        for (const auto& e : names) {
+          all.push_back(e.first);
+        }
+        add(index_path(p, i), "expected one of: " + plain_list(all));
+        ok = false;
+      } else {
+        bits |= it->second;
+      }
+    }
+    if (ok) {
+      b.failover_criteria = bits;
+    }
+  });
+  auto ms = [&](std::string_view key, std::int64_t& out) {
+    field(n, path, key, [&](const YAML::Node& c, const std::string& p) {
+      auto v = get_int(c, p);
+      check_between(v, 1, max_ms, p);
+      if (v) {
+        out = *v;
+      }
+    });
+  };
+  ms("connect_timeout", b.connect_timeout_ms);
+  ms("read_timeout", b.read_timeout_ms);
+  ms("write_timeout", b.write_timeout_ms);
+  ms("fail_timeout", b.fail_timeout_ms);
+  field(n, path, "hash_on_header", [&](const YAML::Node& c, const std::string& p) {
+    if (auto v = get_string(c, p)) {
+      if (!valid_header_name(v->text)) {
+        add(p, "bad header name '" + v->shown() +
+                   "', allowed characters are A-Z, a-z, 0-9, '_', and '-'");
+      } else {
+        b.hash_on_header = v->text;
+      }
+    }
+  });
+  field(n, path, "latency_strategy", [&](const YAML::Node& c, const std::string& p) {
+    if (auto v = get_one_of(c, p, {"tpot", "e2e"})) {
+      b.latency_strategy = *v == "tpot" ? latency_strategy::tpot : latency_strategy::e2e;
+    }
+  });
+  field(n, path, "tokens_count_strategy", [&](const YAML::Node& c, const std::string& p) {
+    auto v = get_string(c, p);
+    if (!v) {
+      return;
+    }
+    if (v->text == "total-tokens") {
+      b.tokens_count_strategy = tokens_count_strategy::total_tokens;
+    } else if (v->text == "prompt-tokens") {
+      b.tokens_count_strategy = tokens_count_strategy::prompt_tokens;
+    } else if (v->text == "completion-tokens") {
+      b.tokens_count_strategy = tokens_count_strategy::completion_tokens;
+    } else if (v->text == "cost") {
+      b.tokens_count_strategy = tokens_count_strategy::cost;
+    } else if (v->text == "llm-accuracy") {
+      add(p,
+          "tokens_count_strategy 'llm-accuracy' is not available in aiproxy (use total-tokens, "
+          "prompt-tokens, completion-tokens or cost)");
+    } else {
+      add(p, "expected one of: total-tokens, prompt-tokens, completion-tokens, cost");
+    }
+  });
+  field(n, path, "slots", [&](const YAML::Node& c, const std::string& p) {
+    auto v = get_int(c, p);
+    check_between(v, 10, 65536, p);
+    if (v) {
+      b.slots = *v;
+    }
+  });
+  field(n, path, "max_fails", [&](const YAML::Node& c, const std::string& p) {
+    if (auto v = get_int(c, p)) {
+      if (*v < 0) {
+        add(p, "value must be greater than or equal to 0");
+      } else {
+        b.max_fails = *v;
+      }
+    }
+  });
+}
+
+embeddings_config loader::parse_embeddings(const YAML::Node& n, const std::string& path) {
+  embeddings_config e;
+  if (!check_record(n, path, {"model", "auth"})) {
+    return e;
+  }
+  field(n, path, "auth",
+        [&](const YAML::Node& x, const std::string& p) { parse_auth(x, p, e.auth); });
+  target_flags tf;
+  tf.route_type_ok = true;
+  const std::string model_path = key_path(path, "model");
+  auto model = child(n, "model");
+  if (!present(model)) {
+    add(model_path, "required field missing");
+    return e;
+  }
+  parse_model(*model, model_path, e.model, tf, nullptr);
+  if (model->IsMap() && !present(child(*model, "name"))) {
+    add(key_path(model_path, "name"), "required field missing");
+  }
+  if (!tf.provider_ok) {
+    return e;
+  }
+  static constexpr provider_kind embedders[] = {provider_kind::openai,      provider_kind::azure,
+                                                provider_kind::bedrock,     provider_kind::gemini,
+                                                provider_kind::huggingface, provider_kind::mistral,
+                                                provider_kind::mock};
+  if (std::find(std::begin(embedders), std::end(embedders), e.model.provider) ==
+      std::end(embedders)) {
+    add(key_path(model_path, "provider"),
+        "provider " + std::string(to_string(e.model.provider)) +
+            " does not offer embeddings in aiproxy (use one of: openai, azure, bedrock, gemini, "
+            "huggingface, mistral, mock)");
+    return e;
+  }
+  bedrock_region_from_env(e.model);
+  ai_proxy_config as_proxy;
+  as_proxy.route_type = route_type::llm_v1_embeddings;
+  as_proxy.genai_category = genai_category::text_embeddings;
+  as_proxy.model = e.model;
+  as_proxy.auth = e.auth;
+  check_ai_proxy(as_proxy, check_paths{path, path, ""}, tf.azure_api_version_null, false);
+  return e;
+}
+
+vectordb_config loader::parse_vectordb(const YAML::Node& n, const std::string& path) {
+  vectordb_config v;
+  if (!check_record(
+          n, path,
+          {"strategy", "dimensions", "distance_metric", "threshold", "redis", "pgvector"})) {
+    return v;
+  }
+  auto required = [&](std::string_view key, auto&& f) {
+    auto c = child(n, key);
+    if (!present(c)) {
+      add(key_path(path, key), "required field missing");
+    } else {
+      f(*c, key_path(path, key));
+    }
+  };
+  required("strategy", [&](const YAML::Node& c, const std::string& p) {
+    auto s = get_string(c, p);
+    if (!s) {
+      return;
+    }
+    if (s->text == "pgvector") {
+      add(p, "vectordb strategy 'pgvector' is not offered by aiproxy: use redis or memory");
+    } else if (s->text != "redis" && s->text != "memory") {
+      add(p, "expected one of: redis, memory");
+    } else {
+      v.strategy = s->text;
+    }
+  });
+  required("dimensions", [&](const YAML::Node& c, const std::string& p) {
+    if (auto d = get_int(c, p)) {
+      if (*d <= 0) {
+        add(p, "value must be greater than 0");
+      } else {
+        v.dimensions = *d;
+      }
+    }
+  });
+  required("distance_metric", [&](const YAML::Node& c, const std::string& p) {
+    if (auto d = get_one_of(c, p, {"cosine", "euclidean"})) {
+      v.distance_metric = *d;
+    }
+  });
+  field(n, path, "threshold", [&](const YAML::Node& c, const std::string& p) {
+    if (auto t = get_number(c, p)) {
+      if (*t < 0) {
+        add(p, "value must be greater than or equal to 0");
+      } else {
+        v.threshold = *t;
+      }
+    }
+  });
+  field(n, path, "redis",
+        [&](const YAML::Node& c, const std::string& p) { v.redis = parse_redis(c, p); });
+  // `pgvector` settings (a decK dump carries them even with strategy redis) are accepted and
+  // unused: the strategy check above refuses pgvector itself.
+  field(n, path, "pgvector", [&](const YAML::Node& c, const std::string& p) {
+    if (!c.IsMap()) {
+      add(p, "expected a record");
+    }
+  });
+  return v;
+}
+
+ai_target loader::parse_target(const YAML::Node& n, const std::string& path,
+                               const ai_proxy_config& shared, const plugin_flags& pf,
+                               const std::string& plugin_path, std::size_t index, target_flags& tf,
+                               std::optional<scalar>& alias) {
+  ai_target t;
+  t.conf = shared;
+  if (!check_record(
+          n, path,
+          {"route_type", "model", "auth", "logging", "weight", "description", "metadata"})) {
+    return t;
+  }
+  tf = parse_target_fields(n, path, t.conf, &alias);
+  if (alias) {
+    t.model_alias = alias->text;
+  }
+  field(n, path, "weight", [&](const YAML::Node& c, const std::string& p) {
+    auto v = get_int(c, p);
+    check_between(v, 1, 65535, p);
+    if (v) {
+      t.weight = *v;
+    }
+  });
+  field(n, path, "description", [&](const YAML::Node& c, const std::string& p) {
+    if (auto v = get_string(c, p)) {
+      t.description = v->text;
+    }
+  });
+  field(n, path, "metadata", [&](const YAML::Node& c, const std::string& p) {
+    if (!c.IsMap()) {
+      add(p, "expected a record");
+    }
+  });
+  finish_ai_proxy(t.conf,
+                  check_paths{path, plugin_path, " (in targets[" + std::to_string(index) + "])"},
+                  tf, pf);
+  return t;
+}
+
+ai_proxy_advanced_config loader::parse_ai_proxy_advanced(const YAML::Node& n,
+                                                         const std::string& path) {
+  ai_proxy_advanced_config a;
+  if (!check_record(
+          n, path,
+          {"targets", "balancer", "embeddings", "vectordb", "redis", "acls", "response_streaming",
+           "max_request_body_size", "model_name_header", "llm_format", "genai_category",
+           "normalize_errors", "model_options_precedence"})) {
+    return a;
+  }
+  ai_proxy_config shared;
+  const plugin_flags pf = parse_plugin_fields(n, path, shared);
+  if (non_empty(child(n, "acls"))) {
+    add(key_path(path, "acls"),
+        "not supported by aiproxy: it does not identify consumers; restrict models with routes");
+  }
+  field(n, path, "balancer",
+        [&](const YAML::Node& c, const std::string& p) { parse_balancer(c, p, a.balancer); });
+  field(n, path, "redis",
+        [&](const YAML::Node& c, const std::string& p) { a.redis = parse_redis(c, p); });
+  field(n, path, "embeddings",
+        [&](const YAML::Node& c, const std::string& p) { a.embeddings = parse_embeddings(c, p); });
+  field(n, path, "vectordb",
+        [&](const YAML::Node& c, const std::string& p) { a.vectordb = parse_vectordb(c, p); });
+  if (a.vectordb && a.vectordb->strategy == "redis" && !a.vectordb->redis) {
+    a.vectordb->redis = a.redis.value_or(redis_config{});
+  }
+
+  const std::string targets_path = key_path(path, "targets");
+  auto targets = child(n, "targets");
+  std::vector<target_flags> flags;
+  std::vector<std::optional<scalar>> aliases;
+  if (!present(targets)) {
+    add(targets_path, "required field missing");
+  } else if (!targets->IsSequence()) {
+    add(targets_path, "expected an array");
+  } else if (targets->size() == 0) {
+    add(targets_path, "length must be at least 1");
+  } else {
+    flags.resize(targets->size());
+    aliases.resize(targets->size());
+    for (std::size_t i = 0; i < targets->size(); ++i) {
+      a.targets.push_back(parse_target((*targets)[i], index_path(targets_path, i), shared, pf, path,
+                                       i, flags[i], aliases[i]));
+    }
+  }
+  check_advanced(a, path, flags, aliases);
+  return a;
+}
+
+void loader::check_advanced(const ai_proxy_advanced_config& a, const std::string& path,
+                            const std::vector<target_flags>& flags,
+                            const std::vector<std::optional<scalar>>& aliases) {
+  const std::string targets_path = key_path(path, "targets");
+  auto target = [&](std::size_t i) { return index_path(targets_path, i); };
+  auto name = [&](std::size_t i) { return "targets[" + std::to_string(i) + "]"; };
+
+  std::optional<std::size_t> first_typed;
+  std::optional<std::size_t> catchall;
+  std::map<std::string, std::size_t> alias_owner;
+  for (std::size_t i = 0; i < a.targets.size(); ++i) {
+    const ai_target& t = a.targets[i];
+    if (flags[i].route_type_ok) {
+      if (!first_typed) {
+        first_typed = i;
+      } else if (t.conf.route_type != a.targets[*first_typed].conf.route_type) {
+        add(key_path(target(i), "route_type"),
+            "all targets must have the same route_type (" + name(*first_typed) + " has '" +
+                std::string(to_string(a.targets[*first_typed].conf.route_type)) + "')");
+      }
+    }
+    if (t.description == "CATCHALL") {
+      if (catchall) {
+        add(key_path(target(i), "description"), "only one target may have description CATCHALL (" +
+                                                    name(*catchall) + " already has it)");
+      } else {
+        catchall = i;
+      }
+    }
+    if (aliases[i]) {
+      auto [it, fresh] = alias_owner.emplace(aliases[i]->text, i);
+      if (!fresh) {
+        add(key_path(target(i), "model.model_alias"),
+            "model_alias '" + aliases[i]->shown() + "' is already used by " + name(it->second) +
+                ": aliases must be unique among targets");
+      }
+    }
+  }
+
+  const balancer_config& b = a.balancer;
+  if (b.algorithm == balancer_algorithm::semantic) {
+    constexpr std::string_view why = "required when balancer.algorithm is 'semantic'";
+    if (!a.embeddings) {
+      add(key_path(path, "embeddings"), std::string(why));
+    }
+    if (!a.vectordb) {
+      add(key_path(path, "vectordb"), std::string(why));
+    }
+    for (std::size_t i = 0; i < a.targets.size(); ++i) {
+      if (a.targets[i].description.empty()) {
+        add(key_path(target(i), "description"),
+            std::string(why) + ": semantic routing compares the prompt with each description");
+      }
+    }
+  }
+  if (b.algorithm == balancer_algorithm::lowest_usage &&
+      b.tokens_count_strategy == tokens_count_strategy::cost) {
+    for (std::size_t i = 0; i < a.targets.size(); ++i) {
+      if (!flags[i].provider_ok) {
+        continue;
+      }
+      const model_options& o = a.targets[i].conf.model.options;
+      for (auto [key, set] : {std::pair{"input_cost", o.input_cost.has_value()},
+                              {"output_cost", o.output_cost.has_value()}}) {
+        if (!set) {
+          add(key_path(target(i), std::string("model.options.") + key),
+              std::string("must set 'model.options.") + key +
+                  "' when balancer.tokens_count_strategy is 'cost'");
+        }
+      }
+    }
   }
 }
 
@@ -1921,6 +2552,7 @@ void loader::resolve_references() {
 
 void loader::build_chains() {
   cfg_.chains.assign(cfg_.routes.size(), plugin_chain{});
+  std::set<std::pair<std::size_t, std::size_t>> reported_conflicts;
   for (std::size_t ri = 0; ri < cfg_.routes.size(); ++ri) {
     const route& r = cfg_.routes[ri];
     // best[name] = (level, plugin index); higher level wins
@@ -1949,8 +2581,32 @@ void loader::build_chains() {
       }
     }
     plugin_chain& chain = cfg_.chains[ri];
-    if (auto it = best.find("ai-proxy"); it != best.end()) {
-      chain.ai_proxy = it->second.second;
+    // ai-proxy and ai-proxy-advanced fill the same slot, with the same precedence; at the same
+    // level neither can win.
+    auto simple = best.find("ai-proxy");
+    auto advanced = best.find("ai-proxy-advanced");
+    if (simple != best.end() && advanced != best.end() &&
+        simple->second.first == advanced->second.first) {
+      auto pair = std::minmax(simple->second.second, advanced->second.second);
+      if (reported_conflicts.insert(pair).second) {
+        static constexpr std::string_view levels[] = {"global", "service", "route",
+                                                      "route and service"};
+        const plugin_instance& later = cfg_.plugins[pair.second];
+        const plugin_instance& earlier = cfg_.plugins[pair.first];
+        add(later.source_path,
+            "plugin '" + later.name + "' and plugin '" + earlier.name + "' at " +
+                earlier.source_path + " both apply to route '" +
+                (r.name.empty() ? route_paths_[ri] : r.name) + "' at the same level (" +
+                std::string(levels[simple->second.first]) +
+                "): a route is served by one of them; remove one or scope it elsewhere");
+      }
+      continue;
+    }
+    if (simple != best.end() &&
+        (advanced == best.end() || simple->second.first > advanced->second.first)) {
+      chain.ai_proxy = simple->second.second;
+    } else if (advanced != best.end()) {
+      chain.ai_proxy = advanced->second.second;
     }
     if (auto it = best.find("file-log"); it != best.end()) {
       chain.loggers.push_back(it->second.second);
@@ -1960,6 +2616,14 @@ void loader::build_chains() {
           "route has neither a service nor an ai-proxy plugin: aiproxy has "
           "nowhere to send its requests");
     }
+  }
+}
+
+/// Kong's default azure_api_version, or "preview" for the Azure Responses API (the only
+/// version it answers).
+void apply_azure_default(model_config& m, route_type t) {
+  if (m.provider == provider_kind::azure && m.options.azure_api_version.empty()) {
+    m.options.azure_api_version = t == route_type::llm_v1_responses ? "preview" : "2023-05-15";
   }
 }
 
@@ -1983,10 +2647,15 @@ gateway_config loader::load(std::string_view text, std::string_view source_name)
     throw invalid_config(std::move(problems_));
   }
   for (auto& plugin : cfg_.plugins) {
-    if (auto* ai = std::get_if<ai_proxy_config>(&plugin.config);
-        ai && ai->model.provider == provider_kind::azure &&
-        ai->model.options.azure_api_version.empty()) {
-      ai->model.options.azure_api_version = "2023-05-15";
+    if (auto* ai = std::get_if<ai_proxy_config>(&plugin.config)) {
+      apply_azure_default(ai->model, ai->route_type);
+    } else if (auto* adv = std::get_if<ai_proxy_advanced_config>(&plugin.config)) {
+      for (auto& t : adv->targets) {
+        apply_azure_default(t.conf.model, t.conf.route_type);
+      }
+      if (adv->embeddings) {
+        apply_azure_default(adv->embeddings->model, route_type::llm_v1_embeddings);
+      }
     }
   }
   cfg_.source_digest = sha256_hex(substitute_env(text, true).text);

@@ -472,7 +472,7 @@ TEST(loader_plugins, unknown_plugin_names_the_available_ones) {
   expect_problem(R"({"_format_version":"3.0","plugins":[{"name":"rate-limiting"}]})",
                  "plugins[0].name",
                  "plugin 'rate-limiting' is not available in aiproxy (available: ai-proxy, "
-                 "file-log)");
+                 "ai-proxy-advanced, file-log)");
 }
 
 TEST(loader_plugins, consumer_scoped_plugins_are_rejected) {
