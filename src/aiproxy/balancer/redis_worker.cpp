@@ -43,7 +43,14 @@ bool redis_worker::outage() const {
 
 result<void> redis_worker::sync_once() {
   std::lock_guard lock(sync_mutex_);
+  const bool reused = conn_.connected();
   auto r = fn_(conn_);
+  if (!r && reused) {
+    // A connection kept from an earlier sync may have died meanwhile (Redis restarted, an idle
+    // timeout): one more try on a fresh one. Sync functions only send idempotent commands.
+    conn_.disconnect();
+    r = fn_(conn_);
+  }
   if (!r) {
     conn_.disconnect();  // start clean next time (a pipeline may have been cut half-way)
     if (!down_) {

@@ -20,6 +20,8 @@ namespace aiproxy::balancer {
 
 class redis_worker {
  public:
+  /// Must send only idempotent commands: a sync that fails on a connection kept from an earlier
+  /// sync is run again at once on a fresh connection.
   using sync_fn = std::function<result<void>(redis_connection&)>;
 
   /// `what` names the owner in log lines ("balancer state", "vector cache").
