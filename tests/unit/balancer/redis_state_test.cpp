@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <thread>
+#include <vector>
 
 namespace aiproxy::balancer {
 namespace {
@@ -236,6 +237,36 @@ TEST(RedisState, ARestartedInstanceWithTheSameIdContinuesItsUsage) {
   again->add_usage(0, 2);
   flush(*again);
   EXPECT_DOUBLE_EQ(again->view(0, t0).usage, 42);
+}
+
+TEST(RedisState, WorkerThreadsAndSyncsRunTogether) {
+  testlib::redis_server server;
+  auto conf = config_for(server);
+  auto a = make_redis_state(conf, test_prefix(), 2, {.max_fails = 3, .fail_timeout_ms = 1000}, "a");
+  auto b = make_redis_state(conf, test_prefix(), 2, {}, "b");
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&a, w] {
+      for (int i = 0; i < 2000; ++i) {
+        const std::size_t t = static_cast<std::size_t>((i + w) % 2);
+        a->started(t);
+        a->add_usage(t, 1);
+        a->observe_latency(t, 10.0 + i % 7, t0 + i);
+        (void)a->view(t, t0 + i);
+        (void)a->try_acquire(t, t0 + i);
+        a->finished(t);
+      }
+    });
+  }
+  for (int i = 0; i < 20; ++i)
+    flush(*a);
+  for (auto& w : workers)
+    w.join();
+  flush(*a);
+  flush(*b);
+  EXPECT_DOUBLE_EQ(b->view(0, t0).usage + b->view(1, t0).usage, 8000);
+  EXPECT_EQ(b->view(0, t0).in_flight + b->view(1, t0).in_flight, 0);
+  EXPECT_TRUE(b->view(0, t0).latency_ms.has_value());
 }
 
 TEST(RedisState, UnreachableRedisNeverBlocksCallers) {
