@@ -876,5 +876,36 @@ TEST(azure_responses, api_version_must_be_preview) {
                       "azure_api_version":"2024-10-21"}})"));
 }
 
+// ------------------------------------------------------------------ fuzz seeds
+
+std::string seed(const std::string& name) {
+  return std::string(AIPROXY_SOURCE_DIR) + "/fuzz/corpus/config_loader/" + name;
+}
+
+TEST(fuzz_seeds, the_advanced_seeds_are_what_they_claim) {
+  auto c = load_config_file(seed("17-advanced.yaml"));
+  EXPECT_EQ(advanced_of(c).targets.size(), 2u);
+  EXPECT_EQ(advanced_of(c).balancer.algorithm, balancer_algorithm::semantic);
+  try {
+    load_config_file(seed("18-advanced-broken.yaml"));
+    ADD_FAILURE() << "18-advanced-broken.yaml loaded";
+  } catch (const invalid_config& e) {
+    EXPECT_GE(e.problems().size(), 10u);
+  }
+  try {
+    load_config_file(seed("19-route-types.yaml"));
+    ADD_FAILURE() << "19-route-types.yaml loaded";
+  } catch (const invalid_config& e) {
+    std::vector<std::string> paths;
+    for (const auto& p : e.problems()) {
+      paths.push_back(p.path);
+    }
+    EXPECT_THAT(paths, ::testing::ElementsAre("routes[2].plugins[0].config.genai_category",
+                                              "routes[2].plugins[0].config.route_type",
+                                              "routes[3].plugins[0].config.route_type"))
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace aiproxy::config
