@@ -5,10 +5,12 @@
 
 #include "aiproxy/core/error.hpp"
 #include "aiproxy/core/headers.hpp"
+#include "aiproxy/http/websocket.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -53,6 +55,21 @@ class downstream {
   virtual int response_status() const noexcept = 0;
   virtual std::uint64_t bytes_received() const noexcept = 0;
   virtual std::uint64_t bytes_sent() const noexcept = 0;
+
+  /// True when the request asks for a WebSocket upgrade (RFC 6455: HTTP/1.1 GET with
+  /// `Connection: Upgrade` and `Upgrade: websocket`).
+  virtual bool wants_websocket() const noexcept { return false; }
+
+  /// Answers the upgrade with 101 Switching Protocols (plus `extra_headers`) and hands over the
+  /// connection as a WebSocket. This is the request's response: afterwards respond() and
+  /// begin_stream() must not be called, and the connection ends when the handler returns. The
+  /// websocket must not outlive the handler's call. Errors: the request is not a valid upgrade
+  /// (the session then already answered it with 400 or 426), or the client went away.
+  virtual boost::asio::awaitable<result<std::unique_ptr<websocket>>> accept_websocket(
+      const header_list& extra_headers) {
+    (void)extra_headers;
+    co_return error::bad_request("this connection cannot be upgraded to a WebSocket");
+  }
 };
 
 /// Runs the gateway's work for one request. Must send exactly one response (or end a stream).

@@ -1,22 +1,28 @@
 // The HTTP/1.1 server session (Beast): reads heads and bodies within limits and deadlines, runs
-// the handler, writes whole or chunked responses, keeps connections alive, drains on request.
+// the handler, writes whole or chunked responses, keeps connections alive, drains on request,
+// and turns a connection into a Beast WebSocket when the handler accepts an upgrade.
 
 #include "aiproxy/http/session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/beast/websocket/stream.hpp>
 
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <span>
 
@@ -25,6 +31,7 @@ namespace aiproxy::http {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace bws = boost::beast::websocket;
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 session_tracker::handle session_tracker::add(std::function<void()> close) {
@@ -147,6 +154,132 @@ void append_content_length(std::string& out, std::size_t n) {
   out += "\r\n";
 }
 
+/// The client's WebSocket: a Beast stream over the session's own TCP stream (so the tracker's
+/// close still reaches it). Message sizes are added to the session's byte counters. The state
+/// is shared with the write-deadline timer's handler, which may run after the object is gone.
+class session_websocket final : public websocket {
+ public:
+  session_websocket(beast::tcp_stream& stream, const session_options& options,
+                    std::uint64_t& received, std::uint64_t& sent)
+      : s_(std::make_shared<state>(stream)), options_(options), received_(received), sent_(sent) {}
+
+  bws::stream<beast::tcp_stream&>& stream() { return s_->ws; }
+
+  asio::awaitable<result<std::optional<ws_message>>> read() override {
+    auto& s = *s_;
+    s.buffer.clear();
+    auto [ec, n] = co_await s.ws.async_read(s.buffer, nothrow);
+    if (ec == bws::error::closed) {
+      s.peer = ws_close{static_cast<std::uint16_t>(s.ws.reason().code),
+                        std::string(s.ws.reason().reason.data(), s.ws.reason().reason.size())};
+      co_return std::optional<ws_message>();
+    }
+    if (ec) {
+      if (ec == bws::error::message_too_big) {
+        co_return error::bad_request("client sent a WebSocket message larger than " +
+                                     std::to_string(options_.max_websocket_message_bytes) +
+                                     " bytes");
+      }
+      co_return error::bad_request("client WebSocket failed: " + ec.message());
+    }
+    received_ += n;
+    ws_message m;
+    m.binary = s.ws.got_binary();
+    m.data = beast::buffers_to_string(s.buffer.data());
+    co_return m;
+  }
+
+  asio::awaitable<result<void>> write(std::string_view data, bool binary) override {
+    auto& s = *s_;
+    if (s.aborted || !s.ws.is_open()) {
+      co_return error::bad_request("client WebSocket is closed");
+    }
+    s.ws.binary(binary);
+    const std::uint64_t seq = ++s.write_seq;
+    s.writing = true;
+    s.write_timer.expires_after(options_.write_timeout);
+    s.write_timer.async_wait([weak = std::weak_ptr<state>(s_), seq](boost::system::error_code ec) {
+      auto st = weak.lock();
+      if (!ec && st && st->writing && st->write_seq == seq) {
+        st->abort();  // the client stopped reading: give up on it
+      }
+    });
+    auto [ec, n] = co_await s.ws.async_write(asio::buffer(data.data(), data.size()), nothrow);
+    s.writing = false;
+    s.write_timer.cancel();
+    if (ec) {
+      co_return error::bad_request("client WebSocket write failed: " + ec.message());
+    }
+    sent_ += data.size();
+    co_return result<void>{};
+  }
+
+  asio::awaitable<void> close(std::uint16_t code, std::string_view reason) override {
+    auto& s = *s_;
+    if (s.close_sent || s.aborted || !s.ws.is_open()) {
+      co_return;
+    }
+    s.close_sent = true;
+    bws::close_reason cr;
+    cr.code = code;
+    // A close frame holds at most 123 bytes of reason (RFC 6455 section 5.5).
+    cr.reason = std::string(reason.substr(0, 123));
+    co_await s.ws.async_close(cr, nothrow);
+    if (!s.peer && s.ws.reason().code != bws::close_code::none) {
+      s.peer = ws_close{static_cast<std::uint16_t>(s.ws.reason().code),
+                        std::string(s.ws.reason().reason.data(), s.ws.reason().reason.size())};
+    }
+  }
+
+  std::optional<ws_close> peer_close() const override { return s_->peer; }
+
+ private:
+  struct state {
+    explicit state(beast::tcp_stream& stream) : ws(stream), write_timer(stream.get_executor()) {}
+    void abort() {
+      aborted = true;
+      boost::system::error_code ignored;
+      beast::get_lowest_layer(ws).socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+      beast::get_lowest_layer(ws).socket().close(ignored);
+    }
+    bws::stream<beast::tcp_stream&> ws;
+    beast::flat_buffer buffer;
+    asio::steady_timer write_timer;
+    std::uint64_t write_seq = 0;
+    bool writing = false;
+    bool close_sent = false;
+    bool aborted = false;
+    std::optional<ws_close> peer;
+  };
+
+  std::shared_ptr<state> s_;
+  const session_options& options_;
+  std::uint64_t& received_;
+  std::uint64_t& sent_;
+};
+
+/// Why a request is not a WebSocket upgrade Beast would accept (RFC 6455 section 4.2.1), if so.
+std::optional<error> upgrade_problem(const bhttp::request<bhttp::string_body>& req) {
+  if (!bws::is_upgrade(req)) {
+    return error{426,
+                 "this route takes a WebSocket: send an HTTP/1.1 GET with 'Connection: Upgrade' "
+                 "and 'Upgrade: websocket'",
+                 "invalid_request_error", "websocket_upgrade_required"};
+  }
+  if (req.count(bhttp::field::host) == 0) {
+    return error::bad_request("a WebSocket upgrade needs a Host header");
+  }
+  auto key = req[bhttp::field::sec_websocket_key];
+  if (key.empty() || key.size() > 24) {
+    return error::bad_request("a WebSocket upgrade needs a valid Sec-WebSocket-Key");
+  }
+  if (req[bhttp::field::sec_websocket_version] != "13") {
+    return error{426, "Sec-WebSocket-Version must be 13", "invalid_request_error",
+                 "websocket_upgrade_required"};
+  }
+  return std::nullopt;
+}
+
 /// One request on a session: the downstream interface over the session's stream and parser.
 class session_downstream final : public downstream {
  public:
@@ -216,6 +349,9 @@ class session_downstream final : public downstream {
 
   asio::awaitable<result<void>> respond(int status, const header_list& headers,
                                         std::string body) override {
+    if (upgraded_) {
+      co_return error::internal("the connection is a WebSocket now");
+    }
     finish_keep_alive();
     started_ = true;
     status_ = status;
@@ -245,6 +381,9 @@ class session_downstream final : public downstream {
   }
 
   asio::awaitable<result<void>> begin_stream(int status, const header_list& headers) override {
+    if (upgraded_) {
+      co_return error::internal("the connection is a WebSocket now");
+    }
     finish_keep_alive();
     const bool no_body = bodyless_status(status);
     chunked_ = head_.version >= 11 && !no_body;
@@ -266,20 +405,76 @@ class session_downstream final : public downstream {
   }
 
   asio::awaitable<result<void>> write_chunk(std::string_view data) override {
+    if (upgraded_) {
+      co_return error::internal("the connection is a WebSocket now");
+    }
     if (data.empty()) {
       co_return result<void>{};
     }
     co_return co_await write_body(data, false);
   }
 
-  asio::awaitable<result<void>> end_stream() override { co_return co_await write_body({}, true); }
+  asio::awaitable<result<void>> end_stream() override {
+    if (upgraded_) {
+      co_return error::internal("the connection is a WebSocket now");
+    }
+    co_return co_await write_body({}, true);
+  }
 
   bool response_started() const noexcept override { return started_; }
   int response_status() const noexcept override { return status_; }
   std::uint64_t bytes_received() const noexcept override { return received_; }
   std::uint64_t bytes_sent() const noexcept override { return sent_; }
 
+  bool wants_websocket() const noexcept override {
+    return !started_ && bws::is_upgrade(parser_.get());
+  }
+
+  asio::awaitable<result<std::unique_ptr<websocket>>> accept_websocket(
+      const header_list& extra_headers) override {
+    if (started_) {
+      co_return error::internal("a response was already sent");
+    }
+    if (auto problem = upgrade_problem(parser_.get())) {
+      co_return *problem;
+    }
+    // Bytes the client sent after the head would be WebSocket frames sent before our answer,
+    // which RFC 6455 forbids; they are not carried over.
+    keep_alive_ = false;
+    upgraded_ = true;
+    started_ = true;
+    status_ = 101;
+    auto ws = std::make_unique<session_websocket>(stream_, options_, received_, sent_);
+    auto& s = ws->stream();
+    stream_.expires_never();  // the WebSocket keeps its own deadlines
+    bws::stream_base::timeout t;
+    t.handshake_timeout = options_.write_timeout;
+    t.idle_timeout = bws::stream_base::none();
+    t.keep_alive_pings = false;
+    s.set_option(t);
+    s.set_option(bws::stream_base::decorator([&extra_headers](bws::response_type& res) {
+      res.set(bhttp::field::server, "aiproxy");
+      for (const auto& [name, value] : extra_headers.fields()) {
+        if (!session_field(name) && valid_name(name) && valid_value(value) &&
+            !iequals(name, "upgrade") && !iequals(name, "sec-websocket-accept")) {
+          res.insert(name, trim(value));
+        }
+      }
+    }));
+    s.read_message_max(options_.max_websocket_message_bytes);
+    s.auto_fragment(false);
+    auto [ec] = co_await s.async_accept(parser_.get(), nothrow);
+    if (ec) {
+      co_return error::bad_request("WebSocket handshake with the client failed: " + ec.message());
+    }
+    // From now on the handshake timeout bounds the closing handshake only.
+    t.handshake_timeout = options_.websocket_close_timeout;
+    s.set_option(t);
+    co_return std::unique_ptr<websocket>(std::move(ws));
+  }
+
   bool keep_alive() const noexcept { return keep_alive_; }
+  bool upgraded() const noexcept { return upgraded_; }
   void disable_keep_alive() noexcept { keep_alive_ = false; }
 
  private:
@@ -348,6 +543,7 @@ class session_downstream final : public downstream {
   bool chunked_ = false;
   bool head_request_ = false;
   bool discard_body_ = false;  // a stream that must not carry a body (HEAD, 204, 304)
+  bool upgraded_ = false;      // the connection was handed over as a WebSocket
   bool head_pending_ = false;  // out_head_ holds a stream head not written yet
   std::string& out_head_;      // the connection's buffer for response heads
 };
@@ -465,6 +661,9 @@ asio::awaitable<void> run_session(asio::ip::tcp::socket socket, request_handler&
       d.disable_keep_alive();  // the response says Connection: close, so the client knows
     }
     co_await handler.handle(d);
+    if (d.upgraded()) {
+      break;  // a WebSocket ends with its handler
+    }
     if (!d.response_started()) {
       co_await send_error(d, error::internal("the gateway produced no response"));
     }

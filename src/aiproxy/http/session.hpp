@@ -1,7 +1,9 @@
 #pragma once
 // The HTTP/1.1 server session: one coroutine per client connection that reads requests (with
-// header, body and time limits), hands each to a request_handler, and writes the response.
-// Runs on one worker's io_context; the tracker lets the worker drain its connections.
+// header, body and time limits), hands each to a request_handler, and writes the response, or
+// hands the connection over as a WebSocket when the handler accepts an upgrade (the connection
+// then ends with the handler). Runs on one worker's io_context; the tracker lets the worker
+// drain its connections (a WebSocket counts as busy until the drain deadline closes it).
 
 #include "aiproxy/http/downstream.hpp"
 
@@ -21,6 +23,10 @@ struct session_options {
   std::size_t max_header_bytes = 32 * 1024;
   std::uint64_t max_body_bytes = 128ull * 1024 * 1024;  // hard cap over any route's limit
   std::size_t max_requests_per_connection = 10000;
+  /// A WebSocket message from the client larger than this fails the connection (close 1009).
+  std::size_t max_websocket_message_bytes = 16 * 1024 * 1024;
+  /// How long a WebSocket closing handshake may wait for the client's close frame.
+  std::chrono::milliseconds websocket_close_timeout{5000};
 };
 
 /// The live connections of one worker thread (not thread-safe; used on that thread only).
