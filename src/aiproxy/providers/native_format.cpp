@@ -200,7 +200,7 @@ result<parsed_operation> parse_gemini(std::string_view method, std::string_view 
     return p;
   }
   // /{v}/projects/{p}/locations/{l}/publishers/{pub}/models/{m}
-  if (segs.size() == 8 && segs[1] == "projects" && segs[3] == "locations" &&
+  if (segs.size() == 9 && segs[1] == "projects" && segs[3] == "locations" &&
       segs[5] == "publishers" && kind == "models") {
     p.vertex_path = true;
     p.vertex_publisher = std::string(segs[6]);
