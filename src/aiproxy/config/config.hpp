@@ -263,8 +263,10 @@ struct vectordb_config {
 };
 
 /// One `targets[]` entry: a whole ai-proxy configuration (the plugin-level fields
-/// response_streaming, max_request_body_size, model_name_header, llm_format and genai_category
-/// are copied in by the loader) plus its balancing attributes.
+/// response_streaming, max_request_body_size, model_name_header, llm_format, genai_category,
+/// normalize_errors and model_options_precedence are copied in by the loader; genai_category is
+/// derived from the target's route_type when the plugin does not set it) plus its balancing
+/// attributes.
 struct ai_target {
   ai_proxy_config conf;
   std::int64_t weight = 100;
