@@ -241,6 +241,21 @@ describe('native bedrock: @aws-sdk/client-bedrock-runtime through aiproxy', { sk
       prompt: usage.inputTokens, completion: usage.outputTokens, total: usage.totalTokens,
     });
   });
+
+  it('passes Bedrock errors through, plain and mid-stream, as the SDK\'s typed exceptions', async () => {
+    await assert.rejects(client().send(new ConverseCommand({ modelId: model, messages: messages('[throttle]') })),
+      (err) => err.name === 'ThrottlingException' && err.$metadata.httpStatusCode === 429);
+    assert.equal((await ctx.log.next()).response.status, 429);
+    const r = await client().send(new ConverseStreamCommand({ modelId: model, messages: messages('[throttle] now') }));
+    let text = '';
+    await assert.rejects((async () => {
+      for await (const ev of r.stream) text += ev.contentBlockDelta?.delta?.text ?? '';
+    })(), (err) => err.name === 'ThrottlingException');
+    assert.ok(text.length > 0, 'the frames before the exception reached the SDK');
+    const rec = await ctx.log.next();
+    assert.equal(rec.ai.proxy.meta.request_mode, 'stream');
+    assert.match(rec.ai.proxy.meta.incomplete, /Too many requests/);
+  });
 });
 
 // ---------------------------------------------------------------- Cohere
