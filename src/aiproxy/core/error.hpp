@@ -4,6 +4,7 @@
 
 #include <boost/system/result.hpp>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -11,11 +12,19 @@ namespace aiproxy {
 
 /// An error the gateway reports to a client: the HTTP status and the fields of an
 /// OpenAI-style body {"error":{"message","type","code"}}. The message must never hold a secret.
+/// How an upstream call failed, in nginx `proxy_next_upstream` terms (decides failover).
+enum class upstream_failure : std::uint8_t { none, error, timeout, invalid_header };
+
 struct error {
   int status = 500;
   std::string message;
   std::string type = "api_error";  // OpenAI error type
   std::string code;                // machine-readable code; empty = JSON null
+  /// Set by the upstream client only; never sent to the client. `request_sent` is false when
+  /// the failure happened before any request byte left (resolve, connect, TLS handshake), so
+  /// even a non-idempotent request may be retried elsewhere.
+  upstream_failure upstream = upstream_failure::none;
+  bool request_sent = false;
 
   static error bad_request(std::string message, std::string code = {});
   static error not_found(std::string message);

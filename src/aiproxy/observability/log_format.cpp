@@ -145,6 +145,22 @@ boost::json::object ai_object(const ai_record& ai) {
     payload["response"] = ai.response_payload;
     proxy["payload"] = std::move(payload);
   }
+  if (!ai.tried_targets.empty()) {
+    boost::json::array tried;
+    for (const auto& t : ai.tried_targets) {
+      boost::json::object o;
+      o["provider"] = t.provider;
+      o["model"] = t.model;
+      o["upstream_uri"] = t.upstream_uri;
+      if (t.status != 0) {
+        o["status"] = t.status;
+      }
+      o["outcome"] = t.outcome;
+      o["latency"] = number(t.latency_ms);
+      tried.emplace_back(std::move(o));
+    }
+    proxy["tried_targets"] = std::move(tried);
+  }
   boost::json::object out;
   out["proxy"] = std::move(proxy);
   return out;

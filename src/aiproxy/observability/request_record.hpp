@@ -14,12 +14,22 @@
 namespace aiproxy::observability {
 
 /// Kong's `ai.proxy` log object (meta, usage, payload).
+/// One attempt of a balanced (ai-proxy-advanced) request, in the order made.
+struct tried_target {
+  std::string provider;
+  std::string model;
+  std::string upstream_uri;
+  int status = 0;       // the upstream's HTTP status; 0 when none came
+  std::string outcome;  // "success", "http_<status>", "error", "timeout", "invalid_header"
+  double latency_ms = 0;
+};
+
 struct ai_record {
   std::string plugin_id;
   std::string provider_name;
   std::string request_model;
   std::string response_model;
-  std::string request_mode;  // "oneshot" | "stream"
+  std::string request_mode;  // "oneshot" | "stream" | "realtime"
   std::int64_t llm_latency_ms = 0;
   std::optional<double> time_to_first_token_ms;
   json::usage usage;
@@ -33,6 +43,8 @@ struct ai_record {
   std::string azure_api_version;
   /// Why usage or the answer is incomplete (e.g. the upstream stream ended early), if so.
   std::string incomplete_reason;
+  /// ai-proxy-advanced: every target tried for this request (empty for ai-proxy).
+  std::vector<tried_target> tried_targets;
 };
 
 struct request_record {

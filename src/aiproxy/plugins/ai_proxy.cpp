@@ -1,7 +1,9 @@
-// The ai-proxy request flow. Stages run once, in order, as plain co_await calls:
-// body -> parse -> validate -> streaming policy -> templates -> model -> translate -> cloud
-// identity (token, SigV4) -> upstream -> translate back (whole or streamed) -> record usage, cost,
-// latencies.
+// The ai-proxy request flow for the translated route types (chat, completions, embeddings).
+// Once per request: body -> parse -> validate -> streaming policy (prepare_request). Then once per
+// target tried (attempt_target): templates -> model -> translate -> cloud identity (token, SigV4)
+// -> upstream -> translate back (whole or streamed) -> usage, cost, latencies. An attempt that
+// fails before any byte reached the client hands its failure back, so ai-proxy-advanced can try
+// another target; ai-proxy makes one attempt and delivers its failure.
 
 #include "aiproxy/plugins/ai_proxy.hpp"
 
@@ -49,7 +51,7 @@ bool is_openai_compatible(const config::ai_proxy_config& c) {
 
 struct flow {
   http::downstream& d;
-  const ai_proxy_call& call;
+  const config::route_match& match;
   worker_services& services;
   observability::request_record& record;
   observability::ai_record& ai;
@@ -113,9 +115,12 @@ asio::awaitable<void> serve_mock(flow& f, const providers::client_request& creq,
   f.ai.llm_latency_ms = static_cast<std::int64_t>(ms_since(started));
 }
 
-asio::awaitable<void> serve_stream(flow& f, const providers::provider& provider,
-                                   const providers::target& t, upstream::exchange& exch,
-                                   stream::framing framing, clock::time_point sent_at) {
+/// Relays a translated stream. The client's response starts with the first translated bytes, so a
+/// failure before then is handed back (when `may_retry`) for another target to answer; after it,
+/// the stream ends with one error event.
+asio::awaitable<std::optional<attempt_failure>> serve_stream(
+    flow& f, const providers::provider& provider, const providers::target& t,
+    upstream::exchange& exch, stream::framing framing, clock::time_point sent_at, bool may_retry) {
   header_list headers = client_headers_from(exch.head().headers, true);
   add_stream_headers(headers);
   if (t.conf.model_name_header) {
@@ -124,20 +129,23 @@ asio::awaitable<void> serve_stream(flow& f, const providers::provider& provider,
   }
   auto decoder = stream::make_decoder(framing);
   auto translator = provider.make_stream_translator(t);
-  if (!co_await f.d.begin_stream(exch.head().status, headers)) {
-    f.record.client_aborted = true;
-    co_return;
-  }
 
   std::string in;
   std::string out;
   std::vector<stream::event> events;
   std::optional<error> stream_error;
-  bool first_chunk = true;
+  bool started = false;
 
   auto deliver = [&]() -> asio::awaitable<bool> {
     if (out.empty()) {
       co_return true;
+    }
+    if (!started) {
+      started = true;
+      if (!co_await f.d.begin_stream(exch.head().status, headers)) {
+        f.record.client_aborted = true;
+        co_return false;
+      }
     }
     auto written = co_await f.d.write_chunk(out);
     out.clear();
@@ -145,9 +153,8 @@ asio::awaitable<void> serve_stream(flow& f, const providers::provider& provider,
       f.record.client_aborted = true;
       co_return false;
     }
-    if (first_chunk) {
+    if (!f.ai.time_to_first_token_ms) {
       f.ai.time_to_first_token_ms = ms_since(sent_at);
-      first_chunk = false;
     }
     co_return true;
   };
@@ -168,6 +175,14 @@ asio::awaitable<void> serve_stream(flow& f, const providers::provider& provider,
     auto more = co_await exch.read_some(in);
     if (!more) {
       stream_error = more.error();
+      // Nothing reached the client yet: another target may still answer.
+      if (may_retry && !started && out.empty()) {
+        attempt_failure failure;
+        failure.err = more.error();
+        failure.kind = more.error().upstream;
+        failure.request_sent = true;
+        co_return failure;
+      }
       break;
     }
     if (!*more) {
@@ -203,7 +218,14 @@ asio::awaitable<void> serve_stream(flow& f, const providers::provider& provider,
       f.ai.incomplete_reason = stream_error->message;
       f.record.error_message = stream_error->message;
     }
-    if (co_await deliver()) {
+    if (!started && out.empty()) {
+      // An empty but well-formed stream: the client still gets a (terminated) stream.
+      started = true;
+      if (!co_await f.d.begin_stream(exch.head().status, headers)) {
+        f.record.client_aborted = true;
+      }
+    }
+    if (!f.record.client_aborted && co_await deliver()) {
       co_await f.d.end_stream();
     }
   } else {
@@ -218,98 +240,128 @@ asio::awaitable<void> serve_stream(flow& f, const providers::provider& provider,
     f.ai.response_payload = std::string(translator->text());
   }
   f.ai.llm_latency_ms = static_cast<std::int64_t>(ms_since(sent_at));
+  co_return std::nullopt;
+}
+
+/// The failover criterion an upstream HTTP status matches (0: none).
+std::uint32_t status_criterion(int status) {
+  switch (status) {
+    case 403:
+      return config::failover::http_403;
+    case 404:
+      return config::failover::http_404;
+    case 429:
+      return config::failover::http_429;
+    case 500:
+      return config::failover::http_500;
+    case 502:
+      return config::failover::http_502;
+    case 503:
+      return config::failover::http_503;
+    case 504:
+      return config::failover::http_504;
+    default:
+      return 0;
+  }
 }
 
 }  // namespace
 
-asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& call,
-                                   worker_services& services,
-                                   observability::request_record& record) {
-  const auto& conf = call.conf;
-  record.ai.emplace();
-  auto& ai = *record.ai;
-  ai.plugin_id = call.plugin_id;
-  ai.provider_name = std::string(config::to_string(conf.model.provider));
-  ai.log_statistics = conf.logging.log_statistics;
-  ai.log_payloads = conf.logging.log_payloads;
-  if (!conf.auth.header_name.empty()) {
-    record.secret_names.push_back(conf.auth.header_name);
+std::uint32_t attempt_failure::criterion() const {
+  if (upstream_status != 0) {
+    return status_criterion(upstream_status);
   }
-  if (!conf.auth.param_name.empty()) {
-    record.secret_names.push_back(conf.auth.param_name);
+  switch (kind) {
+    case upstream_failure::error:
+      return config::failover::error;
+    case upstream_failure::timeout:
+      return config::failover::timeout;
+    case upstream_failure::invalid_header:
+      return config::failover::invalid_header;
+    case upstream_failure::none:
+      break;
   }
-  flow f{d, call, services, record, ai};
+  return 0;
+}
 
-  // The rest of the API family, native formats and realtime have their own flows.
-  if (conf.route_type == config::route_type::realtime_v1_realtime) {
-    co_await run_realtime(d, call, services, record);
-    co_return;
-  }
-  if (!config::is_translated(conf.route_type)) {
-    co_await run_passthrough(d, call, services, record);
-    co_return;
-  }
-  if (conf.llm_format != "openai") {
-    co_await run_native(d, call, services, record);
-    co_return;
-  }
-
+asio::awaitable<result<prepared_request>> prepare_request(http::downstream& d,
+                                                          const config::ai_proxy_config& conf,
+                                                          observability::request_record& record,
+                                                          boost::json::monotonic_resource& arena) {
   // 1. Body, within the route's limit.
   auto body = co_await d.read_body(static_cast<std::uint64_t>(conf.max_request_body_size));
   if (!body) {
-    co_await f.fail(body.error());
-    co_return;
+    co_return body.error();
   }
   record.request_size = d.bytes_received();
 
-  // 2. Parse once, into a per-request arena.
-  boost::json::monotonic_resource arena(body->size() * 2 + 1024);
+  // 2. Parse once, into the request's arena.
   boost::json::parse_options popts;
   popts.max_depth = 64;
   boost::system::error_code ec;
-  boost::json::value parsed = boost::json::parse(*body, ec, &arena, popts);
+  prepared_request p;
+  p.body = *body;
+  p.parsed = boost::json::parse(*body, ec, &arena, popts);
   if (ec) {
-    co_await f.fail(error::bad_request("request body doesn't contain valid prompts"));
-    co_return;
+    co_return error::bad_request("request body doesn't contain valid prompts");
   }
 
   // 3. Route type checks (Kong's messages).
-  auto info = providers::validate_request(conf.route_type, parsed);
+  auto info = providers::validate_request(conf.route_type, p.parsed);
   if (!info) {
-    co_await f.fail(info.error());
-    co_return;
+    co_return info.error();
   }
+  p.info = std::move(*info);
 
   // 4. Streaming policy.
-  bool stream = conf.route_type != config::route_type::llm_v1_embeddings && info->stream;
-  if (stream && conf.response_streaming == config::streaming_policy::deny) {
-    co_await f.fail(error::bad_request("response streaming is not enabled for this LLM"));
-    co_return;
+  p.stream = conf.route_type != config::route_type::llm_v1_embeddings && p.info.stream;
+  if (p.stream && conf.response_streaming == config::streaming_policy::deny) {
+    co_return error::bad_request("response streaming is not enabled for this LLM");
   }
   if (conf.response_streaming == config::streaming_policy::always &&
       conf.route_type != config::route_type::llm_v1_embeddings) {
-    stream = true;
+    p.stream = true;
   }
-  ai.request_mode = stream ? "stream" : "oneshot";
+  if (record.ai) {
+    record.ai->request_mode = p.stream ? "stream" : "oneshot";
+  }
+  co_return p;
+}
+
+asio::awaitable<std::optional<attempt_failure>> attempt_target(
+    http::downstream& d, const config::ai_proxy_config& conf, const config::route_match& match,
+    const prepared_request& p, const upstream::timeouts& timeouts, worker_services& services,
+    observability::request_record& record, const attempt_options& opts) {
+  auto& ai = *record.ai;
+  ai.provider_name = std::string(config::to_string(conf.model.provider));
+  ai.log_statistics = conf.logging.log_statistics;
+  ai.log_payloads = conf.logging.log_payloads;
+  flow f{d, match, services, record, ai};
+  auto refuse = [](error e) {
+    attempt_failure failure;
+    failure.err = std::move(e);
+    return std::optional<attempt_failure>(std::move(failure));
+  };
 
   // 5. Templates, only when the config has any.
   std::optional<config::model_config> templated;
   if (conf.has_templates) {
-    request_template_source source(d.head(), call.match);
+    request_template_source source(d.head(), match);
     auto resolved = config::resolve_model(conf.model, source);
     if (!resolved) {
-      co_await f.fail(resolved.error());
-      co_return;
+      co_return refuse(resolved.error());
     }
     templated = std::move(*resolved);
   }
   const config::model_config& model_cfg = templated ? *templated : conf.model;
 
-  // 6. The model sent upstream.
-  auto model = providers::resolve_model_name(model_cfg.name, info->model);
+  // 6. The model sent upstream. A balanced target with a configured model answers whatever
+  // model the client named (the balancer chose the target, not the client).
+  const std::string_view client_model =
+      opts.target_model_wins && !model_cfg.name.empty() ? std::string_view() : p.info.model;
+  auto model = providers::resolve_model_name(model_cfg.name, client_model);
   if (!model) {
-    co_await f.fail(model.error());
-    co_return;
+    co_return refuse(model.error());
   }
   ai.request_model = *model;
   if (conf.model.provider == config::provider_kind::azure) {
@@ -318,7 +370,7 @@ asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& cal
     ai.azure_api_version = model_cfg.options.azure_api_version;
   }
 
-  const providers::client_request creq{parsed.as_object(), d.head().headers, d.head().query};
+  const providers::client_request creq{p.parsed.as_object(), d.head().headers, d.head().query};
   // Ids and timestamps for providers whose responses carry none (OpenAI-compatible ones do).
   std::string response_id;
   std::int64_t created = 0;
@@ -329,24 +381,23 @@ asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& cal
                   std::chrono::system_clock::now().time_since_epoch())
                   .count();
   }
-  const providers::target t{conf,    model_cfg.options, *model, stream, info->include_usage,
+  const providers::target t{conf,    model_cfg.options, *model, p.stream, p.info.include_usage,
                             created, response_id};
 
   if (conf.model.provider == config::provider_kind::mock) {
     if (ai.log_payloads) {
-      ai.request_payload = std::string(*body);
+      ai.request_payload = std::string(p.body);
     }
     co_await serve_mock(f, creq, t);
     ai.cost = cost_of(ai.usage, model_cfg.options);
-    co_return;
+    co_return std::nullopt;
   }
 
   // 7. Translate.
   const providers::provider& provider = providers::provider_for(conf);
   auto up = provider.to_upstream(creq, t);
   if (!up) {
-    co_await f.fail(up.error());
-    co_return;
+    co_return refuse(up.error());
   }
   record.upstream_uri = upstream_uri_of(*up);
   if (ai.log_payloads) {
@@ -355,46 +406,53 @@ asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& cal
 
   // 8. Cloud identities: a fetched bearer token (Vertex AI, Azure Entra ID), then SigV4 over
   // the final request (Bedrock).
-  if (auto id = co_await apply_cloud_identity(*up, conf, services, call.timeouts); !id) {
-    co_await f.fail(id.error());
-    co_return;
+  if (auto id = co_await apply_cloud_identity(*up, conf, services, timeouts); !id) {
+    co_return refuse(id.error());
   }
 
   // 9. Call the provider.
   const auto sent_at = clock::now();
-  auto exch = co_await services.client->send(*up, call.timeouts);
+  auto exch = co_await services.client->send(*up, timeouts);
   if (!exch) {
     record.upstream_latency_ms = ms_since(sent_at);
-    co_await f.fail(exch.error());
-    co_return;
+    attempt_failure failure;
+    failure.err = exch.error();
+    failure.kind = exch.error().upstream;
+    failure.request_sent = exch.error().request_sent;
+    co_return failure;
   }
   upstream::exchange& ex = **exch;
   const int status = ex.head().status;
 
-  // 10a. Upstream errors pass through with their status and body.
+  // 10a. Upstream errors: handed back, to be passed through (or tried elsewhere).
   if (status < 200 || status > 299) {
     auto err_body = co_await ex.read_all(max_error_body_bytes);
     record.upstream_latency_ms = ms_since(sent_at);
     ai.llm_latency_ms = static_cast<std::int64_t>(record.upstream_latency_ms);
+    attempt_failure failure;
+    failure.request_sent = true;
     if (!err_body) {
-      co_await f.fail(err_body.error());
-      co_return;
+      failure.err = err_body.error();
+      failure.kind = err_body.error().upstream;
+      co_return failure;
     }
-    record.error_message = "upstream answered " + std::to_string(status);
+    failure.err = error::bad_gateway("upstream answered " + std::to_string(status));
+    failure.upstream_status = status;
+    failure.upstream_body = std::move(*err_body);
     if (conf.normalize_errors) {
-      if (auto normalized = provider.openai_error(status, *err_body)) {
-        header_list headers = client_headers_from(ex.head().headers, true);
-        headers.add("Content-Type", "application/json");
-        co_await d.respond(status, headers, std::move(*normalized));
-        co_return;
+      failure.upstream_headers = client_headers_from(ex.head().headers, true);
+      if (auto normalized = provider.openai_error(status, failure.upstream_body)) {
+        failure.upstream_body = std::move(*normalized);
+        failure.upstream_headers.add("Content-Type", "application/json");
+        co_return failure;
       }
     }
-    co_await d.respond(status, client_headers_from(ex.head().headers, false), std::move(*err_body));
-    co_return;
+    failure.upstream_headers = client_headers_from(ex.head().headers, false);
+    co_return failure;
   }
 
   // 10b. Streams.
-  if (stream) {
+  if (p.stream) {
     auto content_type = ex.head().headers.get("content-type").value_or("");
     stream::framing framing = up->framing;
     if (!is_event_stream(content_type, framing) && up->json_array_stream_ok &&
@@ -403,16 +461,22 @@ asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& cal
     }
     if (!is_event_stream(content_type, framing)) {
       record.upstream_latency_ms = ms_since(sent_at);
-      co_await f.fail(
+      attempt_failure failure;
+      failure.err =
           error::bad_gateway("upstream answered a streaming request with Content-Type '" +
                                  std::string(content_type.substr(0, 100)) + "' instead of a stream",
-                             "invalid_upstream_response"));
-      co_return;
+                             "invalid_upstream_response");
+      failure.kind = upstream_failure::invalid_header;
+      failure.request_sent = true;
+      co_return failure;
     }
-    co_await serve_stream(f, provider, t, ex, framing, sent_at);
+    auto failed = co_await serve_stream(f, provider, t, ex, framing, sent_at, opts.may_retry);
     record.upstream_latency_ms = ms_since(sent_at);
+    if (failed) {
+      co_return failed;
+    }
     ai.cost = cost_of(ai.usage, model_cfg.options);
-    co_return;
+    co_return std::nullopt;
   }
 
   // 10c. Whole responses.
@@ -421,13 +485,16 @@ asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& cal
   ai.llm_latency_ms = static_cast<std::int64_t>(record.upstream_latency_ms);
   ai.time_to_first_token_ms = record.upstream_latency_ms;
   if (!resp_body) {
-    co_await f.fail(resp_body.error());
-    co_return;
+    attempt_failure failure;
+    failure.err = resp_body.error();
+    failure.kind = resp_body.error().upstream;
+    failure.request_sent = true;
+    co_return failure;
   }
   auto translated = provider.from_upstream(*resp_body, t);
   if (!translated) {
     co_await f.fail(translated.error());
-    co_return;
+    co_return std::nullopt;
   }
   ai.usage = translated->summary.usage;
   ai.response_model = translated->summary.response_model;
@@ -443,7 +510,7 @@ asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& cal
   }
   // Translated embeddings come back as floats; the OpenAI SDKs ask for base64 by default.
   if (translated->body && conf.route_type == config::route_type::llm_v1_embeddings) {
-    const auto* encoding = parsed.as_object().if_contains("encoding_format");
+    const auto* encoding = p.parsed.as_object().if_contains("encoding_format");
     if (encoding != nullptr && encoding->is_string() && encoding->get_string() == "base64") {
       if (auto b64 = providers::embeddings_to_base64(*translated->body)) {
         translated->body = std::move(*b64);
@@ -455,6 +522,70 @@ asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& cal
     ai.response_payload = out;
   }
   co_await d.respond(status, headers, std::move(out));
+  co_return std::nullopt;
+}
+
+asio::awaitable<void> deliver_failure(http::downstream& d, attempt_failure failure,
+                                      observability::request_record& record) {
+  if (failure.upstream_status != 0) {
+    record.error_message = "upstream answered " + std::to_string(failure.upstream_status);
+    co_await d.respond(failure.upstream_status, failure.upstream_headers,
+                       std::move(failure.upstream_body));
+    co_return;
+  }
+  record.error_message = failure.err.message;
+  co_await http::send_error(d, failure.err);
+}
+
+void begin_ai_record(const config::ai_proxy_config& conf, const std::string& plugin_id,
+                     observability::request_record& record) {
+  if (!record.ai) {
+    record.ai.emplace();
+  }
+  auto& ai = *record.ai;
+  ai.plugin_id = plugin_id;
+  ai.provider_name = std::string(config::to_string(conf.model.provider));
+  ai.log_statistics = conf.logging.log_statistics;
+  ai.log_payloads = conf.logging.log_payloads;
+  for (const auto* name : {&conf.auth.header_name, &conf.auth.param_name}) {
+    if (!name->empty()) {
+      record.secret_names.push_back(*name);
+    }
+  }
+}
+
+asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& call,
+                                   worker_services& services,
+                                   observability::request_record& record) {
+  const auto& conf = call.conf;
+  begin_ai_record(conf, call.plugin_id, record);
+
+  // The rest of the API family, native formats and realtime have their own flows.
+  if (conf.route_type == config::route_type::realtime_v1_realtime) {
+    co_await run_realtime(d, call, services, record);
+    co_return;
+  }
+  if (!config::is_translated(conf.route_type)) {
+    co_await run_passthrough(d, call, services, record);
+    co_return;
+  }
+  if (conf.llm_format != "openai") {
+    co_await run_native(d, call, services, record);
+    co_return;
+  }
+
+  boost::json::monotonic_resource arena(16 * 1024);
+  auto prepared = co_await prepare_request(d, conf, record, arena);
+  if (!prepared) {
+    record.error_message = prepared.error().message;
+    co_await http::send_error(d, prepared.error());
+    co_return;
+  }
+  auto failed = co_await attempt_target(d, conf, call.match, *prepared, call.timeouts, services,
+                                        record, attempt_options{});
+  if (failed) {
+    co_await deliver_failure(d, std::move(*failed), record);
+  }
 }
 
 }  // namespace aiproxy::plugins

@@ -5,6 +5,7 @@
 
 #include "aiproxy/observability/log_format.hpp"
 #include "aiproxy/plugins/ai_proxy.hpp"
+#include "aiproxy/plugins/ai_proxy_advanced.hpp"
 #include "aiproxy/upstream/client.hpp"
 
 #include <chrono>
@@ -149,7 +150,9 @@ asio::awaitable<void> gateway_handler::handle(http::downstream& d) {
         const ai_proxy_call call{*conf, plugin.id, *match, timeouts};
         co_await run_ai_proxy(d, call, services_, record);
       } else {
-        co_await http::send_error(d, error::internal("ai-proxy-advanced is not served yet"));
+        const ai_proxy_advanced_call call{std::get<config::ai_proxy_advanced_config>(plugin.config),
+                                          plugin.id, *match};
+        co_await run_ai_proxy_advanced(d, call, services_, record);
       }
     } else if (route.service) {
       co_await proxy_to_service(d, cfg.services[*route.service], route, *match, timeouts, services_,

@@ -19,6 +19,8 @@ class identity_tokens;
 
 namespace aiproxy::plugins {
 
+class balancer_registry;
+
 /// An immutable, validated configuration with its compiled router.
 struct runtime_config {
   explicit runtime_config(config::gateway_config c) : config(std::move(c)), router(config) {}
@@ -36,6 +38,7 @@ struct worker_services {
   upstream::client* client = nullptr;
   upstream::identity_tokens* identity = nullptr;  // cloud tokens (Vertex, Azure Entra ID)
   observability::metrics_registry* metrics = nullptr;
+  balancer_registry* balancers = nullptr;  // process-wide, thread-safe (ai-proxy-advanced)
   observability::log_writer* logs = nullptr;
   std::string access_log;  // destination of access log lines ("-" = stdout, empty = off)
   std::function<std::shared_ptr<const runtime_config>()> current_config;

@@ -6,6 +6,7 @@
 #include "aiproxy/core/log.hpp"
 #include "aiproxy/http/session.hpp"
 #include "aiproxy/observability/metrics.hpp"
+#include "aiproxy/plugins/balancer_registry.hpp"
 #include "aiproxy/plugins/gateway_handler.hpp"
 #include "aiproxy/server/control_api.hpp"
 #include "aiproxy/upstream/client.hpp"
@@ -23,7 +24,10 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -102,6 +106,15 @@ class config_holder {
  private:
   std::atomic<std::shared_ptr<const plugins::runtime_config>> current_;
 };
+
+/// This process in shared balancer state: host name and pid.
+std::string process_instance_id() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) {
+    std::snprintf(host, sizeof host, "unknown");
+  }
+  return std::string(host) + ":" + std::to_string(::getpid());
+}
 
 std::shared_ptr<const plugins::runtime_config> load(const std::string& path) {
   return std::make_shared<const plugins::runtime_config>(config::load_config_file(path));
@@ -217,6 +230,10 @@ int run(const server_options& options) {
   const std::string access_log = options.access_log == "off" ? std::string() : options.access_log;
   http::session_options session_options;
 
+  // Balancer state of ai-proxy-advanced instances, shared by every worker (and, with Redis, by
+  // every gateway process: this one is named by host and pid).
+  plugins::balancer_registry balancers(process_instance_id());
+
   // Workers: the first binds the address (port 0 picks one), the others bind the same port.
   std::vector<std::unique_ptr<worker>> workers;
   tcp::endpoint proxy_ep = parse_endpoint(options.listen, "--listen");
@@ -233,6 +250,7 @@ int run(const server_options& options) {
     services.client = w->client.get();
     services.identity = w->identity.get();
     services.metrics = &w->metrics;
+    services.balancers = &balancers;
     services.logs = &logs;
     services.access_log = access_log;
     services.current_config = [&holder] { return holder.get(); };

@@ -280,8 +280,8 @@ bool is_closed(const error_code& ec) {
          ec == asio::ssl::error::stream_truncated;
 }
 
-error map_error(const error_code& ec, phase p, const std::string& where,
-                std::chrono::milliseconds limit, std::size_t max_header_bytes) {
+error describe_error(const error_code& ec, phase p, const std::string& where,
+                     std::chrono::milliseconds limit, std::size_t max_header_bytes) {
   if (is_timeout(ec)) {
     return error::gateway_timeout("upstream timed out (" + std::string(phase_name(p)) +
                                   "): " + where + " did not respond within " +
@@ -314,6 +314,30 @@ error map_error(const error_code& ec, phase p, const std::string& where,
                               "response ended (" + ec.message() + ")");
   }
   return error::bad_gateway("upstream " + where + ": " + ec.message());
+}
+
+/// describe_error plus the failover classification (see core/error.hpp).
+error map_error(const error_code& ec, phase p, const std::string& where,
+                std::chrono::milliseconds limit, std::size_t max_header_bytes) {
+  error e = describe_error(ec, p, where, limit, max_header_bytes);
+  if (is_timeout(ec)) {
+    e.upstream = upstream_failure::timeout;
+  } else if (ec == http::error::header_limit ||
+             (p == phase::read && !is_closed(ec) &&
+              ec.category() == http::make_error_code(http::error::end_of_stream).category())) {
+    e.upstream = upstream_failure::invalid_header;
+  } else {
+    e.upstream = upstream_failure::error;
+  }
+  e.request_sent = p != phase::connect;
+  return e;
+}
+
+/// A failure before anything was sent (resolving the host, the TLS handshake).
+error connect_failure(error e, upstream_failure kind = upstream_failure::error) {
+  e.upstream = kind;
+  e.request_sent = false;
+  return e;
 }
 
 std::string tls_failure_reason(SSL* ssl, const error_code& ec) {
@@ -445,18 +469,21 @@ asio::awaitable<result<std::vector<tcp::endpoint>>> client::impl::resolve(
                          });
   co_await st->timer.async_wait(use_tuple);
   if (!st->done) {
-    co_return error::gateway_timeout("upstream timed out (connect): resolving " + host +
-                                     " took longer than " + std::to_string(limit.count()) + " ms");
+    co_return connect_failure(
+        error::gateway_timeout("upstream timed out (connect): resolving " + host +
+                               " took longer than " + std::to_string(limit.count()) + " ms"),
+        upstream_failure::timeout);
   }
   if (st->ec) {
-    co_return error::bad_gateway("could not resolve upstream host '" + host +
-                                 "': " + st->ec.message());
+    co_return connect_failure(
+        error::bad_gateway("could not resolve upstream host '" + host + "': " + st->ec.message()));
   }
   std::vector<tcp::endpoint> endpoints;
   for (const auto& e : st->results)
     endpoints.push_back(e.endpoint());
   if (endpoints.empty()) {
-    co_return error::bad_gateway("could not resolve upstream host '" + host + "': no address");
+    co_return connect_failure(
+        error::bad_gateway("could not resolve upstream host '" + host + "': no address"));
   }
   dns[where] = dns_entry{endpoints, steady::now() + options.dns_ttl};
   co_return endpoints;
@@ -510,8 +537,8 @@ asio::awaitable<result<connection_ptr>> client::impl::connect(
       if (is_timeout(hec)) {
         co_return map_error(hec, phase::connect, where, limit, options.max_header_bytes);
       }
-      co_return error::bad_gateway("TLS handshake with upstream " + where +
-                                   " failed: " + tls_failure_reason(ssl, hec));
+      co_return connect_failure(error::bad_gateway("TLS handshake with upstream " + where +
+                                                   " failed: " + tls_failure_reason(ssl, hec)));
     }
   }
   co_return conn;
