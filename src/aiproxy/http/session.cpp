@@ -161,7 +161,12 @@ class session_websocket final : public websocket {
  public:
   session_websocket(beast::tcp_stream& stream, const session_options& options,
                     std::uint64_t& received, std::uint64_t& sent)
-      : s_(std::make_shared<state>(stream)), options_(options), received_(received), sent_(sent) {}
+      : s_(std::make_shared<state>(stream, options.websocket_close_timeout)),
+        options_(options),
+        received_(received),
+        sent_(sent) {
+    s_->watch_close_frames();
+  }
 
   bws::stream<beast::tcp_stream&>& stream() { return s_->ws; }
 
@@ -169,7 +174,7 @@ class session_websocket final : public websocket {
     auto& s = *s_;
     s.buffer.clear();
     auto [ec, n] = co_await s.ws.async_read(s.buffer, nothrow);
-    if (ec == bws::error::closed) {
+    if (ec == bws::error::closed || (ec && s.close_seen)) {
       s.peer = ws_close{static_cast<std::uint16_t>(s.ws.reason().code),
                         std::string(s.ws.reason().reason.data(), s.ws.reason().reason.size())};
       co_return std::optional<ws_message>();
@@ -234,8 +239,28 @@ class session_websocket final : public websocket {
   std::optional<ws_close> peer_close() const override { return s_->peer; }
 
  private:
-  struct state {
-    explicit state(beast::tcp_stream& stream) : ws(stream), write_timer(stream.get_executor()) {}
+  struct state : std::enable_shared_from_this<state> {
+    state(beast::tcp_stream& stream, std::chrono::milliseconds close_limit)
+        : ws(stream),
+          write_timer(stream.get_executor()),
+          close_timer(stream.get_executor()),
+          close_timeout(close_limit) {}
+    /// After the client's close frame Beast answers it and waits for the client to end the TCP
+    /// connection, with no deadline of its own: bound that wait.
+    void watch_close_frames() {
+      ws.control_callback([this](bws::frame_type kind, beast::string_view) {
+        if (kind != bws::frame_type::close || close_seen) {
+          return;
+        }
+        close_seen = true;
+        close_timer.expires_after(close_timeout);
+        close_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+          if (auto st = weak.lock(); st && !ec) {
+            st->abort();
+          }
+        });
+      });
+    }
     void abort() {
       aborted = true;
       boost::system::error_code ignored;
@@ -245,8 +270,11 @@ class session_websocket final : public websocket {
     bws::stream<beast::tcp_stream&> ws;
     beast::flat_buffer buffer;
     asio::steady_timer write_timer;
+    asio::steady_timer close_timer;
+    std::chrono::milliseconds close_timeout;
     std::uint64_t write_seq = 0;
     bool writing = false;
+    bool close_seen = false;  // a close frame arrived from the client
     bool close_sent = false;
     bool aborted = false;
     std::optional<ws_close> peer;

@@ -97,10 +97,28 @@ std::string host_port(std::string_view host, std::uint16_t port) {
 template <class Next>
 class upstream_websocket final : public http::websocket {
  public:
-  struct state {
+  struct state : std::enable_shared_from_this<state> {
     template <class... Args>
     explicit state(Args&&... args)
-        : ws(std::forward<Args>(args)...), write_timer(ws.get_executor()) {}
+        : ws(std::forward<Args>(args)...),
+          write_timer(ws.get_executor()),
+          close_timer(ws.get_executor()) {}
+    /// After the upstream's close frame Beast answers it and waits for the TCP connection to end,
+    /// with no deadline of its own: bound that wait.
+    void watch_close_frames(std::chrono::milliseconds limit) {
+      ws.control_callback([this, limit](bws::frame_type kind, beast::string_view) {
+        if (kind != bws::frame_type::close || close_seen) {
+          return;
+        }
+        close_seen = true;
+        close_timer.expires_after(limit);
+        close_timer.async_wait([weak = this->weak_from_this()](error_code ec) {
+          if (auto st = weak.lock(); st && !ec) {
+            st->abort();
+          }
+        });
+      });
+    }
     void abort() {
       aborted = true;
       error_code ignored;
@@ -111,8 +129,10 @@ class upstream_websocket final : public http::websocket {
     bws::stream<Next> ws;
     beast::flat_buffer buffer;
     asio::steady_timer write_timer;
+    asio::steady_timer close_timer;
     std::uint64_t write_seq = 0;
     bool writing = false;
+    bool close_seen = false;  // a close frame arrived from the upstream
     bool close_sent = false;
     bool aborted = false;
     std::optional<http::ws_close> peer;
@@ -131,7 +151,7 @@ class upstream_websocket final : public http::websocket {
     auto& s = *s_;
     s.buffer.clear();
     auto [ec, n] = co_await s.ws.async_read(s.buffer, use_tuple);
-    if (ec == bws::error::closed) {
+    if (ec == bws::error::closed || (ec && s.close_seen)) {
       s.peer =
           http::ws_close{static_cast<std::uint16_t>(s.ws.reason().code),
                          std::string(s.ws.reason().reason.data(), s.ws.reason().reason.size())};
@@ -406,6 +426,7 @@ struct websocket_client::impl {
     // From now on the handshake timeout bounds the closing handshake only.
     to.handshake_timeout = limits.close_timeout;
     ws.set_option(to);
+    st->watch_close_frames(limits.close_timeout);
     out.status = 101;
     for (const auto& f : res) {
       if (!handshake_field(f.name_string())) {
