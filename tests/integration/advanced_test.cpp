@@ -155,6 +155,23 @@ TEST(advanced, round_robin_spreads_requests_by_weight) {
   EXPECT_EQ(tried[0].at("outcome"), "success");
   EXPECT_EQ(tried[0].at("provider"), "openai");
   EXPECT_EQ(tried[0].at("status"), 200);
+
+  // The admin API lists the plugin's targets, never their credentials.
+  http_client admin(gw.admin_port());
+  auto plugins = admin.request("GET", "/plugins");
+  ASSERT_EQ(plugins.status, 200);
+  auto listed = boost::json::parse(plugins.body).at("data").as_array();
+  bool found = false;
+  for (const auto& p : listed) {
+    if (p.at("name") == "ai-proxy-advanced") {
+      found = true;
+      EXPECT_EQ(p.at("algorithm"), "round-robin");
+      EXPECT_EQ(p.at("targets").as_array().size(), 2u);
+      EXPECT_EQ(p.at("targets").at(0).at("weight"), 200);
+    }
+  }
+  EXPECT_TRUE(found) << plugins.body;
+  EXPECT_EQ(plugins.body.find("sk-openai-secret"), std::string::npos);
 }
 
 TEST(advanced, failover_across_three_providers_in_one_request) {

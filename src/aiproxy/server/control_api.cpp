@@ -41,6 +41,25 @@ boost::json::object plugin_summary(const config::gateway_config& cfg,
     o["route_type"] = config::to_string(ai->route_type);
     o["provider"] = config::to_string(ai->model.provider);
     o["model"] = ai->model.name;
+  } else if (const auto* adv = std::get_if<config::ai_proxy_advanced_config>(&p.config)) {
+    // Targets as far as an operator needs them; never auth or Redis credentials.
+    o["route_type"] = config::to_string(adv->targets.front().conf.route_type);
+    static constexpr const char* algorithms[] = {
+        "round-robin",  "consistent-hashing", "least-connections", "lowest-latency",
+        "lowest-usage", "priority",           "semantic"};
+    o["algorithm"] = algorithms[static_cast<int>(adv->balancer.algorithm)];
+    boost::json::array targets;
+    for (const auto& t : adv->targets) {
+      boost::json::object x;
+      x["provider"] = config::to_string(t.conf.model.provider);
+      x["model"] = t.conf.model.name;
+      x["weight"] = t.weight;
+      if (!t.model_alias.empty()) {
+        x["model_alias"] = t.model_alias;
+      }
+      targets.emplace_back(std::move(x));
+    }
+    o["targets"] = std::move(targets);
   }
   return o;
 }
@@ -64,6 +83,7 @@ asio::awaitable<void> admin_handler::handle(http::downstream& d) {
     o["workers"] = state_.worker_count;
     boost::json::array plugins;
     plugins.emplace_back("ai-proxy");
+    plugins.emplace_back("ai-proxy-advanced");
     plugins.emplace_back("file-log");
     o["plugins"] = {{"available_on_server", std::move(plugins)}};
     co_await send_json(d, 200, o);
