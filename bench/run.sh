@@ -10,7 +10,8 @@
 #   -w, --warmup SECONDS      wrk warm-up per target, not measured (default 2)
 #   -r, --rounds N            interleaved rounds; the table shows each cell's median (default 1)
 #   -b, --build DIR           build directory (default $BUILD or build/release)
-#   -t, --targets LIST        any of "direct nginx aiproxy" (default: all three)
+#   -t, --targets LIST        any of "direct nginx aiproxy aiproxy-lb3" (default: the first three;
+#                             aiproxy-lb3 = ai-proxy-advanced round-robin over three targets)
 #   -s, --scenarios LIST      any of "chat stream" (default: both)
 #   -c, --connections LIST    wrk connection counts (default "1 50")
 #       --upstream PATH       fast_upstream binary (default DIR/bench/fast_upstream)
@@ -161,9 +162,23 @@ start_nginx() {
   target_version="$("$nginx_bin" -v 2>&1 | sed 's/^nginx version: //')"
 }
 
-start_aiproxy() {
+start_aiproxy() {  # [lb3]: ai-proxy-advanced balancing three targets instead of ai-proxy
   [[ -x "$aiproxy_bin" ]] || { log "aiproxy binary missing at $aiproxy_bin"; return 1; }
-  local conf="$tmp/aiproxy.yaml" pid
+  local variant="${1:-}" conf="$tmp/aiproxy${1:+-$1}.yaml" pid
+  if [[ "$variant" == lb3 ]]; then
+    {
+      printf '%s\n' '_format_version: "3.0"' 'routes:' '  - name: chat' \
+        '    paths: ["/v1/chat/completions"]' '    plugins:' '      - name: ai-proxy-advanced' \
+        '        config:' '          balancer: { algorithm: round-robin }' '          targets:'
+      for i in 1 2 3; do
+        printf '%s\n' '            - route_type: llm/v1/chat' "              description: target-$i" \
+          '              auth: { header_name: Authorization, header_value: "Bearer sk-bench" }' \
+          '              logging: { log_statistics: true, log_payloads: false }' \
+          '              model:' '                provider: openai' '                name: gpt-4o' \
+          "                options: { upstream_url: \"http://$upstream_addr\" }"
+      done
+    } >"$conf"
+  else
   cat >"$conf" <<EOF
 _format_version: "3.0"
 routes:
@@ -180,14 +195,16 @@ routes:
             name: gpt-4o
             options: { upstream_url: "http://$upstream_addr" }
 EOF
+  fi
+  local ready="$tmp/aiproxy${variant:+-$variant}.ready" log_file="$tmp/aiproxy${variant:+-$variant}.log"
   taskset -c "$proxy_cpu" "$aiproxy_bin" run -c "$conf" --listen 127.0.0.1:0 \
     --admin-listen 127.0.0.1:0 --status-listen 127.0.0.1:0 --workers 1 \
-    --access-log off --ready-file "$tmp/aiproxy.ready" >"$tmp/aiproxy.log" 2>&1 &
+    --access-log off --ready-file "$ready" >"$log_file" 2>&1 &
   pid=$!
   started+=("$pid")
-  wait_file "$tmp/aiproxy.ready" "$pid" aiproxy || { tail -n 20 "$tmp/aiproxy.log" >&2; return 1; }
+  wait_file "$ready" "$pid" aiproxy || { tail -n 20 "$log_file" >&2; return 1; }
   target_pid="$pid"
-  target_addr="$(sed -n 's/.*"proxy" *: *"\([^"]*\)".*/\1/p' "$tmp/aiproxy.ready")"
+  target_addr="$(sed -n 's/.*"proxy" *: *"\([^"]*\)".*/\1/p' "$ready")"
   target_version="$("$aiproxy_bin" version 2>/dev/null | head -n1 || echo "?")"
   local cache
   cache="$(cd "$(dirname "$aiproxy_bin")/../.." && pwd)/CMakeCache.txt"
@@ -230,6 +247,7 @@ prepare_target() {  # name: start it, check it, warm it up
     direct) target_addr="$upstream_addr"; target_version="fast_upstream" ;;
     nginx) start_nginx || { notes+=("nginx: could not start, rows missing"); return 0; } ;;
     aiproxy) start_aiproxy || { notes+=("aiproxy: rows missing (binary missing or failed to start: $aiproxy_bin)"); return 0; } ;;
+    aiproxy-lb3) start_aiproxy lb3 || { notes+=("aiproxy-lb3: rows missing (failed to start)"); return 0; } ;;
     *) log "unknown target $name"; return 1 ;;
   esac
   log "$name at $target_addr (pid ${target_pid:-none}, $target_version)"

@@ -147,7 +147,7 @@ std::shared_ptr<balanced_plugin> balancer_registry::get(
   }
   if (vector_redis != nullptr) {
     p->vectors = std::make_unique<redis_vectors>(
-        balancer::make_redis_vector_cache(*vector_redis, "aiproxy:vec"));
+        balancer::make_redis_vector_cache(*vector_redis, "aiproxy"));
   } else {
     p->vectors = std::make_unique<memory_vectors>();
   }
