@@ -548,3 +548,74 @@ TEST(advanced_redis, a_breaker_opened_by_one_gateway_protects_the_other) {
 
 }  // namespace
 }  // namespace aiproxy::testlib
+
+namespace aiproxy::testlib {
+namespace {
+
+/// An OpenAI embeddings answer whose vector depends on the words of the input: "integral" or
+/// "math" → x axis, "poem" or "poetry" → y axis, anything else → z axis.
+action embeddings_for(const received_request& r) {
+  const auto input = std::string(boost::json::parse(r.body).at("input").as_string());
+  std::string vec = "[0,0,1]";
+  if (input.find("integral") != std::string::npos || input.find("math") != std::string::npos) {
+    vec = "[1,0.1,0]";
+  } else if (input.find("poem") != std::string::npos || input.find("poetry") != std::string::npos) {
+    vec = "[0.1,1,0]";
+  }
+  return action::json(200, R"({"object":"list","model":"text-embedding-3-small","data":[)"
+                           R"({"object":"embedding","index":0,"embedding":)" +
+                               vec + R"(}],"usage":{"prompt_tokens":3,"total_tokens":3}})");
+}
+
+TEST(advanced, semantic_routing_picks_the_nearest_description_or_the_catchall) {
+  fake_upstream embed;
+  fake_upstream math;
+  fake_upstream poetry;
+  fake_upstream other;
+  embed.on(embeddings_for);
+  math.on([](const received_request&) { return action::json(200, openai_answer("math")); });
+  poetry.on([](const received_request&) { return action::json(200, openai_answer("poetry")); });
+  other.on([](const received_request&) { return action::json(200, openai_answer("other")); });
+  const std::string log_dir = make_temp_dir("adv-semantic").string();
+  auto described = [](const fake_upstream& up, const std::string& description) {
+    return openai_target(up, "").replace(openai_target(up, "").find("            auth:"), 0,
+                                         "            description: " + description + "\n");
+  };
+  const std::string extra = R"(          embeddings:
+            auth: {header_name: Authorization, header_value: "Bearer sk-embed-secret"}
+            model:
+              provider: openai
+              name: text-embedding-3-small
+              options: {upstream_url: ")" +
+                            embed.base_url() +
+                            R"("}
+          vectordb: {strategy: memory, dimensions: 3, distance_metric: cosine, threshold: 0.8}
+)";
+  gateway gw(config_with(described(math, "math questions") + described(poetry, "writing poetry") +
+                             described(other, "CATCHALL"),
+                         "            algorithm: semantic\n", log_dir + "/log.jsonl", extra));
+  http_client client(gw.proxy_port());
+  auto ask = [&](const std::string& text) {
+    auto res =
+        client.request("POST", "/v1/chat/completions", json_headers(),
+                       R"({"model":"gpt-4o","messages":[{"role":"system","content":"be brief"},)"
+                       R"({"role":"user","content":")" +
+                           text + R"("}]})");
+    EXPECT_EQ(res.status, 200) << res.body;
+    return std::string(
+        boost::json::parse(res.body).at("choices").at(0).at("message").at("content").as_string());
+  };
+  EXPECT_EQ(ask("solve this integral"), "math");
+  EXPECT_EQ(ask("write me a poem about rain"), "poetry");
+  EXPECT_EQ(ask("what is the weather like"), "other");  // nothing near enough: CATCHALL
+  EXPECT_EQ(ask("more math please"), "math");
+  // Two descriptions embedded once, then one embedding per request.
+  EXPECT_EQ(embed.request_count(), 2u + 4u);
+  for (const auto& r : embed.requests()) {
+    EXPECT_EQ(r.target, "/v1/embeddings");
+    EXPECT_EQ(r.headers.get("authorization").value_or(""), "Bearer sk-embed-secret");
+  }
+}
+
+}  // namespace
+}  // namespace aiproxy::testlib
