@@ -34,9 +34,12 @@ namespace {
 
 constexpr std::size_t max_message_bytes = 16 * 1024 * 1024;
 
-/// The upstream WebSocket client of this worker thread. TLS: verification on, system CAs.
-/// (The server's --ca-file / TLS options reach upstream::client only; see docs/realtime.md.)
-upstream::websocket_client& websocket_client_of_thread() {
+/// The worker's upstream WebSocket client (the server's --ca-file and --tls-verify apply); a
+/// default one (verification on, system CAs) when the services have none, as in unit tests.
+upstream::websocket_client& websocket_client_of(worker_services& services) {
+  if (services.websocket != nullptr) {
+    return *services.websocket;
+  }
   thread_local upstream::websocket_client c{upstream::client_options{}};
   return c;
 }
@@ -359,7 +362,7 @@ boost::asio::awaitable<void> run_realtime(http::downstream& d, const ai_proxy_ca
   const auto sent_at = clock::now();
   upstream::websocket_limits limits;
   limits.max_message_bytes = max_message_bytes;
-  auto conn = co_await websocket_client_of_thread().connect(up, call.timeouts, limits);
+  auto conn = co_await websocket_client_of(services).connect(up, call.timeouts, limits);
   record.upstream_latency_ms = ms_since(sent_at);
   if (!conn) {
     co_await fail(conn.error());

@@ -15,6 +15,7 @@
 namespace aiproxy::upstream {
 class client;
 class identity_tokens;
+class websocket_client;
 }  // namespace aiproxy::upstream
 
 namespace aiproxy::plugins {
@@ -36,7 +37,8 @@ struct runtime_config {
 struct worker_services {
   std::size_t index = 0;  // worker number: its log queue
   upstream::client* client = nullptr;
-  upstream::identity_tokens* identity = nullptr;  // cloud tokens (Vertex, Azure Entra ID)
+  upstream::identity_tokens* identity = nullptr;    // cloud tokens (Vertex, Azure Entra ID)
+  upstream::websocket_client* websocket = nullptr;  // realtime upstreams (same TLS settings)
   observability::metrics_registry* metrics = nullptr;
   balancer_registry* balancers = nullptr;  // process-wide, thread-safe (ai-proxy-advanced)
   observability::log_writer* logs = nullptr;

@@ -11,6 +11,7 @@
 #include "aiproxy/server/control_api.hpp"
 #include "aiproxy/upstream/client.hpp"
 #include "aiproxy/upstream/cloud_identity.hpp"
+#include "aiproxy/upstream/websocket_client.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -125,6 +126,7 @@ struct worker {
   std::unique_ptr<tcp::acceptor> acceptor;
   std::unique_ptr<upstream::client> client;
   std::unique_ptr<upstream::identity_tokens> identity;
+  std::unique_ptr<upstream::websocket_client> websocket;
   observability::metrics_registry metrics;
   http::session_tracker tracker;
   std::unique_ptr<plugins::gateway_handler> handler;
@@ -245,10 +247,12 @@ int run(const server_options& options) {
     }
     w->client = std::make_unique<upstream::client>(w->ioc, client_options);
     w->identity = std::make_unique<upstream::identity_tokens>(*w->client);
+    w->websocket = std::make_unique<upstream::websocket_client>(client_options);
     plugins::worker_services services;
     services.index = i;
     services.client = w->client.get();
     services.identity = w->identity.get();
+    services.websocket = w->websocket.get();
     services.metrics = &w->metrics;
     services.balancers = &balancers;
     services.logs = &logs;
