@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <cerrno>
 
 #include <stdexcept>
 #include <utility>
@@ -61,6 +62,10 @@ std::string raw_conn::read_to_eof() {
 bool raw_conn::fill() {
   char tmp[4096];
   auto n = ::recv(fd_, tmp, sizeof tmp, 0);
+  if (n < 0 && errno == ECONNRESET) {
+    reset_ = true;
+    return false;
+  }
   if (n < 0) {
     throw std::runtime_error("no bytes before the deadline; have [" + buf_ + "]");
   }

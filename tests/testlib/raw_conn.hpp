@@ -20,13 +20,16 @@ class raw_conn {
   void send(std::string_view s);
   /// The next head, up to and including its blank line; what follows stays buffered.
   std::string read_head();
-  /// Everything until the server closes the connection.
+  /// Everything until the server closes the connection (with a FIN or a reset).
   std::string read_to_eof();
+  /// Whether the server ended the connection with a reset (RST) rather than a FIN.
+  bool was_reset() const noexcept { return reset_; }
 
  private:
   bool fill();
 
   int fd_ = -1;
+  bool reset_ = false;
   std::string buf_;
 };
 

@@ -50,6 +50,12 @@ class downstream {
   virtual boost::asio::awaitable<result<void>> write_chunk(std::string_view data) = 0;
   virtual boost::asio::awaitable<result<void>> end_stream() = 0;
 
+  /// The started response cannot be completed (the upstream failed mid-body where the framing
+  /// has no room for an error event): the connection is closed without ending the response, so
+  /// the client sees it as incomplete instead of a complete, truncated body. A stream left
+  /// without end_stream() is aborted the same way when the handler returns.
+  virtual void abort_response() noexcept = 0;
+
   /// True once any response byte went out (then an error can only end the stream).
   virtual bool response_started() const noexcept = 0;
   virtual int response_status() const noexcept = 0;

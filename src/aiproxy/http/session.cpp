@@ -415,6 +415,7 @@ class session_downstream final : public downstream {
     finish_keep_alive();
     const bool no_body = bodyless_status(status);
     chunked_ = head_.version >= 11 && !no_body;
+    stream_open_ = !no_body;
     if (head_.version < 11) {
       keep_alive_ = false;  // HTTP/1.0: the end of the body is the end of the connection
     }
@@ -446,7 +447,13 @@ class session_downstream final : public downstream {
     if (upgraded_) {
       co_return error::internal("the connection is a WebSocket now");
     }
+    stream_open_ = false;
     co_return co_await write_body({}, true);
+  }
+
+  void abort_response() noexcept override {
+    aborted_ = true;
+    keep_alive_ = false;
   }
 
   bool response_started() const noexcept override { return started_; }
@@ -503,6 +510,11 @@ class session_downstream final : public downstream {
 
   bool keep_alive() const noexcept { return keep_alive_; }
   bool upgraded() const noexcept { return upgraded_; }
+  /// The response was aborted, or a stream was begun and never ended: the connection must be
+  /// cut so the client sees the response is incomplete.
+  bool incomplete() const noexcept { return aborted_ || stream_open_; }
+  /// The client may still be sending a body nobody read (e.g. after a 413).
+  bool body_unread() const noexcept { return !body_read_ && !parser_.is_done(); }
   void disable_keep_alive() noexcept { keep_alive_ = false; }
 
  private:
@@ -569,6 +581,8 @@ class session_downstream final : public downstream {
   bool body_read_ = false;
   bool started_ = false;
   bool chunked_ = false;
+  bool stream_open_ = false;  // begin_stream() without end_stream() yet
+  bool aborted_ = false;
   bool head_request_ = false;
   bool discard_body_ = false;  // a stream that must not carry a body (HEAD, 204, 304)
   bool upgraded_ = false;      // the connection was handed over as a WebSocket
@@ -610,6 +624,22 @@ asio::awaitable<void> reject(beast::tcp_stream& stream, const session_options& o
   co_await asio::async_write(stream, bufs, nothrow);
 }
 
+/// Reads and drops what the client still sends (after our FIN), within linger_timeout and
+/// linger_max_bytes, so that closing does not reset a connection whose answer the client has yet
+/// to read.
+asio::awaitable<void> drain_unread(beast::tcp_stream& stream, const session_options& options) {
+  std::array<char, 16 * 1024> scratch;
+  std::uint64_t dropped = 0;
+  stream.expires_after(options.linger_timeout);
+  while (dropped < options.linger_max_bytes) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), nothrow);
+    if (ec) {
+      break;  // end of the upload, the deadline, or a reset
+    }
+    dropped += n;
+  }
+}
+
 }  // namespace
 
 asio::awaitable<void> send_error(downstream& d, const error& e) {
@@ -647,6 +677,8 @@ asio::awaitable<void> run_session(asio::ip::tcp::socket socket, request_handler&
   std::string out_head;      // response heads, reused by every request on this connection
   out_head.reserve(1024);
 
+  bool cut = false;     // the last response is incomplete: reset the connection
+  bool linger = false;  // the client may still be sending a body nobody read
   for (std::size_t served = 0; served < options.max_requests_per_connection; ++served) {
     if (tracker.draining()) {
       break;
@@ -672,6 +704,7 @@ asio::awaitable<void> run_session(asio::ip::tcp::socket socket, request_handler&
       co_await reject(stream, options, 413,
                       "request body is larger than the gateway's limit of " +
                           std::to_string(options.max_body_bytes) + " bytes");
+      linger = true;
       break;
     }
     if (is_timeout(ec)) {
@@ -695,13 +728,26 @@ asio::awaitable<void> run_session(asio::ip::tcp::socket socket, request_handler&
     if (!d.response_started()) {
       co_await send_error(d, error::internal("the gateway produced no response"));
     }
+    if (d.incomplete()) {
+      cut = true;
+      break;
+    }
     if (!d.keep_alive() || tracker.draining()) {
+      linger = d.body_unread();
       break;
     }
   }
 
   boost::system::error_code ignored;
-  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  if (cut) {
+    // An incomplete response: a reset, so that no client can take it for a whole one.
+    stream.socket().set_option(asio::socket_base::linger(true, 0), ignored);
+  } else {
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    if (linger) {
+      co_await drain_unread(stream, options);
+    }
+  }
   stream.socket().close(ignored);
   tracker.remove(handle);
 }

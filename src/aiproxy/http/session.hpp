@@ -27,6 +27,11 @@ struct session_options {
   std::size_t max_websocket_message_bytes = 16 * 1024 * 1024;
   /// How long a WebSocket closing handshake may wait for the client's close frame.
   std::chrono::milliseconds websocket_close_timeout{5000};
+  /// After answering a request whose body was not read (a 413), the connection keeps reading and
+  /// discarding for up to this long and this many bytes before it closes, so that the client,
+  /// still uploading, reads the answer instead of a reset.
+  std::chrono::milliseconds linger_timeout{2000};
+  std::uint64_t linger_max_bytes = 32ull * 1024 * 1024;
 };
 
 /// The live connections of one worker thread (not thread-safe; used on that thread only).

@@ -86,14 +86,17 @@ asio::awaitable<void> relay_stream(native_flow& f, const providers::native_call&
     f.ai.incomplete_reason = "client closed the connection during the stream";
   } else {
     if (upstream_error) {
-      // The native framing has no room for a gateway error event: the stream just ends, and the
-      // client's parser sees it end before its terminal event.
+      // The native framing has no room for a gateway error event: the response is cut off, so
+      // the client's SDK reports a broken stream instead of taking it for a complete one.
       f.ai.incomplete_reason = upstream_error->message;
       f.record.error_message = upstream_error->message;
-    } else if (reader && reader->failure()) {
-      f.ai.incomplete_reason = reader->failure()->message;
+      f.d.abort_response();
+    } else {
+      if (reader && reader->failure()) {
+        f.ai.incomplete_reason = reader->failure()->message;
+      }
+      co_await f.d.end_stream();
     }
-    co_await f.d.end_stream();
   }
   if (reader) {
     const auto& summary = reader->summary();

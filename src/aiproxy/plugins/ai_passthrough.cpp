@@ -345,14 +345,14 @@ boost::asio::awaitable<void> run_passthrough(http::downstream& d, const ai_proxy
   if (record.client_aborted) {
     ai.incomplete_reason = "client closed the connection during the response";
   } else if (read_error) {
-    // The response already started: an SSE stream gets an error event; any other body ends
-    // where the upstream broke off.
+    // The response already started: an SSE stream gets an error event; any other body (audio,
+    // a file) is cut off, so the client sees it incomplete rather than whole.
     record.error_message = read_error->message;
     ai.incomplete_reason = read_error->message;
     if (sse) {
       co_await http::send_error(d, *read_error);
     } else {
-      co_await d.end_stream();
+      d.abort_response();
     }
   } else {
     co_await d.end_stream();
