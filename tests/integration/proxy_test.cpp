@@ -387,7 +387,13 @@ TEST(proxy, status_and_metrics_endpoints) {
   auto st = status.request("GET", "/status");
   EXPECT_EQ(st.status, 200);
   EXPECT_EQ(parse_obj(st.body).at("configuration_hash").as_string().size(), 64u);
+  // The request is counted in its log phase, just after its response went out: poll briefly.
   auto metrics = status.request("GET", "/metrics");
+  for (int i = 0;
+       i < 200 && metrics.body.find("token_type=\"total_tokens\"} 37") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(10ms);
+    metrics = status.request("GET", "/metrics");
+  }
   EXPECT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.body.find("ai_llm_requests_total{ai_provider=\"openai\",ai_model=\"gpt-4o\""),
             std::string::npos);
