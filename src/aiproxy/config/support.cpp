@@ -14,7 +14,12 @@ bool provider_offers(provider_kind p, route_type t) {
   if (is_translated(t)) {
     return true;
   }
-  // Kong also offers image generation on gemini and bedrock; aiproxy does not build those yet.
+  // Image generation is also translated for gemini (Imagen, Gemini image models) and bedrock
+  // (Nova Canvas, Titan Image, Stability): plugins/ai_images.cpp.
+  if (t == route_type::image_v1_images_generations &&
+      (p == provider_kind::gemini || p == provider_kind::bedrock)) {
+    return true;
+  }
   return p == provider_kind::openai || p == provider_kind::azure;
 }
 

@@ -9,6 +9,7 @@
 
 #include "aiproxy/json/rewrite.hpp"
 #include "aiproxy/json/writer.hpp"
+#include "aiproxy/plugins/ai_images.hpp"
 #include "aiproxy/plugins/flow_support.hpp"
 #include "aiproxy/providers/auth.hpp"
 #include "aiproxy/providers/openai_api_family.hpp"
@@ -133,6 +134,10 @@ result<prepared_body> prepare_body(std::string_view body, std::string_view conte
 boost::asio::awaitable<void> run_passthrough(http::downstream& d, const ai_proxy_call& call,
                                              worker_services& services,
                                              observability::request_record& record) {
+  if (serves_translated_images(call.conf)) {  // gemini / bedrock image generation
+    co_await run_translated_images(d, call, services, record);
+    co_return;
+  }
   const auto& conf = call.conf;
   if (!record.ai) {
     record.ai.emplace();

@@ -747,24 +747,44 @@ TEST(route_types, openai_and_azure_serve_the_whole_api_family) {
   }
 }
 
-TEST(route_types, other_providers_are_refused_with_the_providers_that_offer_it) {
-  expect_problem(rt("image/v1/images/generations", R"({"provider":"gemini"})"), cfg + ".route_type",
-                 "provider gemini does not offer route_type image/v1/images/generations in "
+TEST(route_types, gemini_and_bedrock_serve_image_generation_only) {
+  expect_loads(rt("image/v1/images/generations", R"({"provider":"gemini"})"));
+  expect_loads(rt("image/v1/images/generations", R"({"provider":"gemini","name":"imagen-4.0",
+                   "options":{"gemini":{"api_endpoint":"us-central1-aiplatform.googleapis.com",
+                   "project_id":"p","location_id":"us-central1"}}})"));
+  expect_loads(rt("image/v1/images/generations",
+                  R"({"provider":"bedrock","options":{"bedrock":{"aws_region":"us-east-1"}}})"));
+  EXPECT_EQ(providers_offering(route_type::image_v1_images_generations),
+            (std::vector<provider_kind>{provider_kind::openai, provider_kind::azure,
+                                        provider_kind::gemini, provider_kind::bedrock}));
+  // Image edits stay with openai and azure.
+  expect_problem(rt("image/v1/images/edits", R"({"provider":"gemini"})"), cfg + ".route_type",
+                 "provider gemini does not offer route_type image/v1/images/edits in "
                  "aiproxy (providers for it: openai, azure)");
-  expect_problem(rt("image/v1/images/generations",
+  expect_problem(rt("image/v1/images/edits",
                     R"({"provider":"bedrock","options":{"bedrock":{"aws_region":"us-east-1"}}})"),
                  cfg + ".route_type",
-                 "provider bedrock does not offer route_type image/v1/images/generations in "
+                 "provider bedrock does not offer route_type image/v1/images/edits in "
                  "aiproxy (providers for it: openai, azure)");
+  expect_problem(rt("image/v1/images/generations", R"({"provider":"cohere"})"), cfg + ".route_type",
+                 "provider cohere does not offer route_type image/v1/images/generations in "
+                 "aiproxy (providers for it: openai, azure, gemini, bedrock)");
+}
+
+TEST(route_types, other_providers_are_refused_with_the_providers_that_offer_it) {
   expect_problem(rt("llm/v1/responses", R"({"provider":"anthropic","options":{
                      "anthropic_version":"2023-06-01"}})"),
                  cfg + ".route_type",
                  "provider anthropic does not offer route_type llm/v1/responses in aiproxy "
                  "(providers for it: openai, azure)");
   for (const char* t : api_family) {
+    const std::string offered = std::string_view(t) == "image/v1/images/generations"
+                                    ? "openai, azure, gemini, bedrock"
+                                    : "openai, azure";
     expect_problem(rt(t, R"({"provider":"mock"})"), cfg + ".route_type",
                    std::string("provider mock does not offer route_type ") + t +
-                       " in aiproxy (providers for it: openai, azure); the mock provider answers "
+                       " in aiproxy (providers for it: " + offered +
+                       "); the mock provider answers "
                        "llm/v1/chat, llm/v1/completions and llm/v1/embeddings only");
   }
   // In an advanced target the same rule reports at the target's path.
@@ -900,8 +920,8 @@ TEST(fuzz_seeds, the_advanced_seeds_are_what_they_claim) {
     for (const auto& p : e.problems()) {
       paths.push_back(p.path);
     }
+    // routes[2] is gemini image generation: its route type is served, its category is wrong.
     EXPECT_THAT(paths, ::testing::ElementsAre("routes[2].plugins[0].config.genai_category",
-                                              "routes[2].plugins[0].config.route_type",
                                               "routes[3].plugins[0].config.route_type"))
         << e.what();
   }
