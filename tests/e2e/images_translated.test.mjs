@@ -121,6 +121,7 @@ describe('image generation translated for gemini and bedrock: openai SDK through
     assert.equal(rec.ai.proxy.meta.request_mode, 'oneshot');
     assert.ok(rec.ai.proxy.meta.llm_latency >= 0);
     assert.equal(rec.ai.proxy.usage.total_tokens, 0, 'Imagen reports no usage');
+    assert.equal(rec.ai.proxy.meta.images, 2, 'the log counts the images');
   });
 
   it('a Gemini image model picked by the client: generateContent, inline data back, usage logged', async () => {

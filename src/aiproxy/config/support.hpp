@@ -16,7 +16,8 @@ std::optional<std::string> not_yet_supported(const ai_proxy_config& c);
 
 /// True when aiproxy serves `t` through provider `p`. Translated route types (chat, completions,
 /// embeddings) are offered by every provider; the rest of the OpenAI API family (responses, files,
-/// batches, assistants, audio, images, video, realtime) by openai and azure only.
+/// batches, assistants, audio, images, video, realtime) by openai and azure, and image
+/// generations also by gemini and bedrock (translated, plugins/ai_images).
 bool provider_offers(provider_kind p, route_type t);
 
 /// The providers that offer `t` (in provider_kind order).

@@ -117,6 +117,9 @@ boost::json::object ai_object(const ai_record& ai) {
     if (!ai.incomplete_reason.empty()) {
       meta["incomplete"] = ai.incomplete_reason;
     }
+    if (ai.images > 0) {
+      meta["images"] = ai.images;
+    }
     proxy["meta"] = std::move(meta);
 
     boost::json::object usage;

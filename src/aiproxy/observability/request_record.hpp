@@ -43,6 +43,8 @@ struct ai_record {
   std::string azure_api_version;
   /// Why usage or the answer is incomplete (e.g. the upstream stream ended early), if so.
   std::string incomplete_reason;
+  /// Image generation translated for Gemini or Bedrock: how many images came back (0: not one).
+  std::size_t images = 0;
   /// ai-proxy-advanced: every target tried for this request (empty for ai-proxy).
   std::vector<tried_target> tried_targets;
 };

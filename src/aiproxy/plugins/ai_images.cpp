@@ -182,6 +182,7 @@ asio::awaitable<void> run_translated_images(http::downstream& d, const ai_proxy_
     ai.usage = answer->summary.usage;
   }
   ai.response_model = answer->summary.response_model;
+  ai.images = answer->images;
   ai.cost = cost_of(ai.usage, model_cfg.options);
   if (ai.log_payloads && answer->body.size() <= max_logged_payload_bytes) {
     ai.response_payload = answer->body;

@@ -946,7 +946,7 @@ TEST(loader_examples, every_example_loads) {
 
 TEST(loader_examples, quickstart_serves_the_three_openai_paths_with_mock) {
   auto c = load_config_file(std::string(AIPROXY_SOURCE_DIR) + "/examples/quickstart.yaml");
-  ASSERT_EQ(c.routes.size(), 3u);
+  ASSERT_EQ(c.routes.size(), 4u);
   for (std::size_t i = 0; i < 3; ++i) {
     const auto& a = std::get<ai_proxy_config>(c.plugins[*c.chains[i].ai_proxy].config);
     EXPECT_EQ(a.model.provider, provider_kind::mock);
@@ -958,6 +958,12 @@ TEST(loader_examples, quickstart_serves_the_three_openai_paths_with_mock) {
   EXPECT_EQ(c.routes[0].paths, std::vector<std::string>{"/v1/chat/completions"});
   EXPECT_EQ(c.routes[1].paths, std::vector<std::string>{"/v1/completions"});
   EXPECT_EQ(c.routes[2].paths, std::vector<std::string>{"/v1/embeddings"});
+  // The fourth balances two mock targets with ai-proxy-advanced.
+  EXPECT_EQ(c.routes[3].paths, std::vector<std::string>{"/balanced/v1/chat/completions"});
+  const auto& adv = std::get<ai_proxy_advanced_config>(c.plugins[*c.chains[3].ai_proxy].config);
+  ASSERT_EQ(adv.targets.size(), 2u);
+  EXPECT_EQ(adv.targets[0].weight, 300);
+  EXPECT_EQ(adv.targets[1].conf.model.provider, provider_kind::mock);
 }
 
 }  // namespace
