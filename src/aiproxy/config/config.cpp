@@ -64,6 +64,38 @@ std::string_view to_string(provider_kind p) {
   return "unknown";
 }
 
+std::string target_key(const ai_target& t) {
+  const auto& m = t.conf.model;
+  return std::string(to_string(m.provider)) + '|' + m.name + '|' + m.options.upstream_url + '|' +
+         m.options.azure_instance + '/' + m.options.azure_deployment_id + '|' + t.description;
+}
+
+std::string balancer_fingerprint(const ai_proxy_advanced_config& c) {
+  std::string f;
+  for (const auto& t : c.targets) {
+    f += target_key(t);
+    f += '#' + std::to_string(t.weight) + '\n';
+  }
+  const auto& b = c.balancer;
+  f += std::to_string(static_cast<int>(b.algorithm)) + ',' + std::to_string(b.slots) + ',' +
+       std::to_string(b.max_fails) + ',' + std::to_string(b.fail_timeout_ms) + ',' +
+       std::to_string(static_cast<int>(b.latency_strategy)) + ',' +
+       std::to_string(static_cast<int>(b.tokens_count_strategy)) + ',' + b.hash_on_header;
+  if (c.redis) {
+    f += "|redis:" + c.redis->host + ':' + std::to_string(c.redis->port) + '/' +
+         std::to_string(c.redis->database);
+  }
+  if (c.vectordb) {
+    f += "|vectordb:" + c.vectordb->strategy + ',' + c.vectordb->distance_metric + ',' +
+         std::to_string(c.vectordb->threshold);
+  }
+  if (c.embeddings) {
+    f += "|embeddings:" + std::string(to_string(c.embeddings->model.provider)) + '/' +
+         c.embeddings->model.name;
+  }
+  return f;
+}
+
 std::string_view to_string(genai_category c) {
   switch (c) {
     case genai_category::text_generation:

@@ -283,7 +283,18 @@ struct ai_proxy_advanced_config {
   /// gateway instance through this Redis server. Absent: state is shared by this process's
   /// workers only.
   std::optional<redis_config> redis;
+  /// Everything whose change makes balancer state meaningless (targets, weights, algorithm,
+  /// breaker, Redis, semantic settings), computed once by the loader: state is kept across
+  /// reloads while it stays the same.
+  std::string fingerprint;
 };
+
+/// The fingerprint of `c` (see ai_proxy_advanced_config::fingerprint).
+std::string balancer_fingerprint(const ai_proxy_advanced_config& c);
+
+/// A stable identity of a target (provider, model, upstream, description) for hash rings and
+/// shared-state keys.
+std::string target_key(const ai_target& t);
 
 // ---------------------------------------------------------------- file-log plugin
 

@@ -1325,7 +1325,9 @@ void loader::parse_plugin(const YAML::Node& n, const std::string& path, plugin_s
   if (name == "ai-proxy") {
     pl.config = parse_ai_proxy(cfg_node, config_path);
   } else if (name == "ai-proxy-advanced") {
-    pl.config = parse_ai_proxy_advanced(cfg_node, config_path);
+    auto adv = parse_ai_proxy_advanced(cfg_node, config_path);
+    adv.fingerprint = balancer_fingerprint(adv);
+    pl.config = std::move(adv);
   } else if (name == "file-log") {
     pl.config = parse_file_log(cfg_node, config_path);
   }

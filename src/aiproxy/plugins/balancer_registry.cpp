@@ -27,33 +27,6 @@ std::string hex_digest(std::string_view s) {
   return out;
 }
 
-/// Everything that, when changed, makes the old balancer state meaningless.
-std::string fingerprint(const config::ai_proxy_advanced_config& c) {
-  std::string f;
-  for (const auto& t : c.targets) {
-    f += target_key(t);
-    f += '#' + std::to_string(t.weight) + '\n';
-  }
-  const auto& b = c.balancer;
-  f += std::to_string(static_cast<int>(b.algorithm)) + ',' + std::to_string(b.slots) + ',' +
-       std::to_string(b.max_fails) + ',' + std::to_string(b.fail_timeout_ms) + ',' +
-       std::to_string(static_cast<int>(b.latency_strategy)) + ',' +
-       std::to_string(static_cast<int>(b.tokens_count_strategy)) + ',' + b.hash_on_header;
-  if (c.redis) {
-    f += "|redis:" + c.redis->host + ':' + std::to_string(c.redis->port) + '/' +
-         std::to_string(c.redis->database);
-  }
-  if (c.vectordb) {
-    f += "|vectordb:" + c.vectordb->strategy + ',' + c.vectordb->distance_metric + ',' +
-         std::to_string(c.vectordb->threshold);
-  }
-  if (c.embeddings) {
-    f += "|embeddings:" + std::string(config::to_string(c.embeddings->model.provider)) + '/' +
-         c.embeddings->model.name;
-  }
-  return f;
-}
-
 class memory_vectors final : public vector_store {
  public:
   std::optional<std::vector<float>> get(const std::string& key) override {
@@ -95,12 +68,6 @@ class redis_vectors final : public vector_store {
 
 }  // namespace
 
-std::string target_key(const config::ai_target& t) {
-  const auto& m = t.conf.model;
-  return std::string(config::to_string(m.provider)) + '|' + m.name + '|' + m.options.upstream_url +
-         '|' + m.options.azure_instance + '/' + m.options.azure_deployment_id + '|' + t.description;
-}
-
 balancer_registry::balancer_registry(std::string instance_id)
     : instance_id_(std::move(instance_id)) {}
 
@@ -108,14 +75,20 @@ balancer_registry::~balancer_registry() = default;
 
 std::shared_ptr<balanced_plugin> balancer_registry::get(
     const std::string& plugin_id, const config::ai_proxy_advanced_config& conf) {
-  const std::string key = plugin_id + '\n' + fingerprint(conf);
+  // The loader computes the fingerprint once; a configuration built by hand may lack it.
+  std::string computed;
+  const std::string& fp =
+      conf.fingerprint.empty() ? (computed = config::balancer_fingerprint(conf)) : conf.fingerprint;
   std::lock_guard lock(mutex_);
-  if (auto it = plugins_.find(key); it != plugins_.end()) {
-    return it->second;
+  auto& entries = plugins_[plugin_id];
+  for (const auto& e : entries) {
+    if (e.fingerprint == fp) {
+      return e.plugin;
+    }
   }
   auto p = std::make_shared<balanced_plugin>();
   const balancer::breaker_settings breaker{conf.balancer.max_fails, conf.balancer.fail_timeout_ms};
-  const std::string prefix = "aiproxy:lb:" + plugin_id + ':' + hex_digest(fingerprint(conf));
+  const std::string prefix = "aiproxy:lb:" + plugin_id + ':' + hex_digest(fp);
   if (conf.redis) {
     p->state =
         balancer::make_redis_state(*conf.redis, prefix, conf.targets.size(), breaker, instance_id_);
@@ -124,8 +97,8 @@ std::shared_ptr<balanced_plugin> balancer_registry::get(
   }
   std::vector<balancer::target_spec> specs;
   for (const auto& t : conf.targets) {
-    specs.push_back(
-        balancer::target_spec{static_cast<std::uint32_t>(t.weight), target_key(t), t.description});
+    specs.push_back(balancer::target_spec{static_cast<std::uint32_t>(t.weight),
+                                          config::target_key(t), t.description});
   }
   balancer::semantic_settings semantic;
   if (conf.vectordb) {
@@ -152,7 +125,7 @@ std::shared_ptr<balanced_plugin> balancer_registry::get(
     p->vectors = std::make_unique<memory_vectors>();
   }
   p->semantic_loaded.assign(conf.targets.size(), false);
-  plugins_.emplace(key, p);
+  entries.push_back(entry{fp, p});
   return p;
 }
 

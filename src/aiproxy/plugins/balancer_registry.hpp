@@ -55,12 +55,14 @@ class balancer_registry {
 
  private:
   std::string instance_id_;
+  struct entry {
+    std::string fingerprint;
+    std::shared_ptr<balanced_plugin> plugin;
+  };
   std::mutex mutex_;
-  std::map<std::string, std::shared_ptr<balanced_plugin>> plugins_;
+  /// Plugin id -> its balancers (one per configuration it has had; a reload that changes the
+  /// targets adds one).
+  std::map<std::string, std::vector<entry>, std::less<>> plugins_;
 };
-
-/// A stable identity of a target (provider, model, upstream, description) for hash rings and
-/// shared-state keys.
-std::string target_key(const config::ai_target& t);
 
 }  // namespace aiproxy::plugins
