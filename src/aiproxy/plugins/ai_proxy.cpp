@@ -286,8 +286,7 @@ std::uint32_t attempt_failure::criterion() const {
 
 asio::awaitable<result<prepared_request>> prepare_request(http::downstream& d,
                                                           const config::ai_proxy_config& conf,
-                                                          observability::request_record& record,
-                                                          boost::json::monotonic_resource& arena) {
+                                                          observability::request_record& record) {
   // 1. Body, within the route's limit.
   auto body = co_await d.read_body(static_cast<std::uint64_t>(conf.max_request_body_size));
   if (!body) {
@@ -301,7 +300,8 @@ asio::awaitable<result<prepared_request>> prepare_request(http::downstream& d,
   boost::system::error_code ec;
   prepared_request p;
   p.body = *body;
-  p.parsed = boost::json::parse(*body, ec, &arena, popts);
+  p.arena = std::make_unique<boost::json::monotonic_resource>(body->size() * 2 + 1024);
+  p.parsed = boost::json::parse(*body, ec, p.arena.get(), popts);
   if (ec) {
     co_return error::bad_request("request body doesn't contain valid prompts");
   }
@@ -574,8 +574,7 @@ asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& cal
     co_return;
   }
 
-  boost::json::monotonic_resource arena(16 * 1024);
-  auto prepared = co_await prepare_request(d, conf, record, arena);
+  auto prepared = co_await prepare_request(d, conf, record);
   if (!prepared) {
     record.error_message = prepared.error().message;
     co_await http::send_error(d, prepared.error());

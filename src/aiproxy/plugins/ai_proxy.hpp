@@ -16,6 +16,7 @@
 #include <boost/json/value.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,8 +38,10 @@ boost::asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_ca
 
 /// A request read, parsed and validated once, whatever target answers it.
 struct prepared_request {
-  std::string_view body;      // owned by the downstream
-  boost::json::value parsed;  // in the caller's arena
+  std::string_view body;  // owned by the downstream
+  /// The parse arena, sized from the body (one block for a typical request).
+  std::unique_ptr<boost::json::monotonic_resource> arena;
+  boost::json::value parsed;  // in `arena`
   providers::request_info info;
   bool stream = false;  // after the streaming policy
 };
@@ -67,10 +70,10 @@ struct attempt_options {
 void begin_ai_record(const config::ai_proxy_config& conf, const std::string& plugin_id,
                      observability::request_record& record);
 
-/// Body, parse (into `arena`), Kong's validation and the streaming policy of `conf`.
+/// Body, parse, Kong's validation and the streaming policy of `conf`.
 boost::asio::awaitable<result<prepared_request>> prepare_request(
-    http::downstream& d, const config::ai_proxy_config& conf, observability::request_record& record,
-    boost::json::monotonic_resource& arena);
+    http::downstream& d, const config::ai_proxy_config& conf,
+    observability::request_record& record);
 
 /// One target: templates, model, translation, identity, the upstream call, and the answer to the
 /// client. nullopt: the client got an answer (or went away). A failure: nothing was sent.

@@ -290,8 +290,7 @@ asio::awaitable<void> run_ai_proxy_advanced(http::downstream& d, const ai_proxy_
     co_return;
   }
 
-  boost::json::monotonic_resource arena(16 * 1024);
-  auto prepared = co_await prepare_request(d, first, record, arena);
+  auto prepared = co_await prepare_request(d, first, record);
   if (!prepared) {
     record.error_message = prepared.error().message;
     co_await http::send_error(d, prepared.error());
