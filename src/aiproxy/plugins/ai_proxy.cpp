@@ -298,10 +298,12 @@ asio::awaitable<result<prepared_request>> prepare_request(http::downstream& d,
   boost::json::parse_options popts;
   popts.max_depth = 64;
   boost::system::error_code ec;
-  prepared_request p;
-  p.body = *body;
-  p.arena = std::make_unique<boost::json::monotonic_resource>(body->size() * 2 + 1024);
-  p.parsed = boost::json::parse(*body, ec, p.arena.get(), popts);
+  auto arena = std::make_unique<boost::json::monotonic_resource>(body->size() * 2 + 1024);
+  boost::json::monotonic_resource* storage = arena.get();
+  // Constructed, not assigned: assigning a value into one with another storage would copy the
+  // whole tree out of the arena onto the heap.
+  prepared_request p{
+      *body, std::move(arena), boost::json::parse(*body, ec, storage, popts), {}, false};
   if (ec) {
     co_return error::bad_request("request body doesn't contain valid prompts");
   }
