@@ -183,7 +183,7 @@ boost::asio::awaitable<void> run_passthrough(http::downstream& d, const ai_proxy
   record.request_size = d.bytes_received();
   const std::string_view content_type = head.headers.get("content-type").value_or("");
   boost::json::monotonic_resource arena;
-  boost::json::value holder;
+  boost::json::value holder(&arena);  // same storage as the parse: assigning it does not copy
   const boost::json::object* parsed = nullptr;
   auto prepared =
       prepare_body(*body, content_type, *target, conf, model_cfg.name, parsed, arena, holder);
