@@ -25,7 +25,6 @@ using clock = flow_clock;
 
 namespace {
 
-constexpr std::size_t max_error_body_bytes = 4 * 1024 * 1024;
 /// Images come back base64-encoded in one JSON body: ten large PNGs fit well within this.
 constexpr std::size_t max_response_body_bytes = 256 * 1024 * 1024;
 /// Largest answer kept for payload logging.
@@ -140,23 +139,8 @@ asio::awaitable<void> run_translated_images(http::downstream& d, const ai_proxy_
 
   // 7a. Errors pass through with their status, headers and body.
   if (status < 200 || status > 299) {
-    auto err_body = co_await ex.read_all(max_error_body_bytes);
-    record.upstream_latency_ms = ms_since(sent_at);
-    ai.llm_latency_ms = static_cast<std::int64_t>(record.upstream_latency_ms);
-    if (!err_body) {
-      co_await f.fail(err_body.error());
-      co_return;
-    }
-    record.error_message = "upstream answered " + std::to_string(status);
-    if (conf.normalize_errors) {
-      if (auto normalized = providers::provider_for(conf).openai_error(status, *err_body)) {
-        header_list h = client_headers_from(ex.head().headers, true);
-        h.add("Content-Type", "application/json");
-        co_await d.respond(status, h, std::move(*normalized));
-        co_return;
-      }
-    }
-    co_await d.respond(status, client_headers_from(ex.head().headers, false), std::move(*err_body));
+    co_await pass_upstream_error(
+        d, ex, record, conf.normalize_errors ? &providers::provider_for(conf) : nullptr, sent_at);
     co_return;
   }
 

@@ -16,7 +16,6 @@ using clock = flow_clock;
 
 namespace {
 
-constexpr std::size_t max_error_body_bytes = 4 * 1024 * 1024;
 constexpr std::size_t max_response_body_bytes = 256 * 1024 * 1024;
 
 struct native_flow {
@@ -177,15 +176,7 @@ boost::asio::awaitable<void> run_native(http::downstream& d, const ai_proxy_call
 
   // 6a. Errors pass through with their status, headers and body.
   if (status < 200 || status > 299) {
-    auto err_body = co_await ex.read_all(max_error_body_bytes);
-    record.upstream_latency_ms = ms_since(sent_at);
-    ai.llm_latency_ms = static_cast<std::int64_t>(record.upstream_latency_ms);
-    if (!err_body) {
-      co_await f.fail(err_body.error());
-      co_return;
-    }
-    record.error_message = "upstream answered " + std::to_string(status);
-    co_await d.respond(status, client_headers_from(ex.head().headers, false), std::move(*err_body));
+    co_await pass_upstream_error(d, ex, record, nullptr, sent_at);
     co_return;
   }
 

@@ -163,6 +163,34 @@ asio::awaitable<result<void>> apply_cloud_identity(providers::upstream_request& 
   co_return result<void>{};
 }
 
+asio::awaitable<void> pass_upstream_error(http::downstream& d, upstream::exchange& ex,
+                                          observability::request_record& record,
+                                          const providers::provider* normalize,
+                                          flow_clock::time_point sent_at) {
+  constexpr std::size_t max_error_body_bytes = 4 * 1024 * 1024;
+  const int status = ex.head().status;
+  auto body = co_await ex.read_all(max_error_body_bytes);
+  record.upstream_latency_ms = ms_since(sent_at);
+  if (record.ai) {
+    record.ai->llm_latency_ms = static_cast<std::int64_t>(record.upstream_latency_ms);
+  }
+  if (!body) {
+    record.error_message = body.error().message;
+    co_await http::send_error(d, body.error());
+    co_return;
+  }
+  record.error_message = "upstream answered " + std::to_string(status);
+  if (normalize != nullptr) {
+    if (auto normalized = normalize->openai_error(status, *body)) {
+      header_list h = client_headers_from(ex.head().headers, true);
+      h.add("Content-Type", "application/json");
+      co_await d.respond(status, h, std::move(*normalized));
+      co_return;
+    }
+  }
+  co_await d.respond(status, client_headers_from(ex.head().headers, false), std::move(*body));
+}
+
 std::string upstream_uri_of(const providers::upstream_request& up) {
   const bool default_port =
       (up.scheme == "https" && up.port == 443) || (up.scheme == "http" && up.port == 80);

@@ -11,6 +11,7 @@
 #include "aiproxy/core/headers.hpp"
 #include "aiproxy/http/downstream.hpp"
 #include "aiproxy/json/usage.hpp"
+#include "aiproxy/observability/request_record.hpp"
 #include "aiproxy/plugins/runtime.hpp"
 #include "aiproxy/providers/provider.hpp"
 #include "aiproxy/stream/decoder.hpp"
@@ -72,6 +73,14 @@ boost::asio::awaitable<result<void>> apply_cloud_identity(providers::upstream_re
                                                           const config::ai_proxy_config& conf,
                                                           worker_services& services,
                                                           const upstream::timeouts& timeouts);
+
+/// Answers the client with a non-2xx upstream answer: passed through as it came (status, headers,
+/// body up to 4 MiB), or rewritten into OpenAI's error shape when `normalize` is given and can
+/// (normalize_errors). Records the upstream latency and the error in `record`.
+boost::asio::awaitable<void> pass_upstream_error(http::downstream& d, upstream::exchange& ex,
+                                                 observability::request_record& record,
+                                                 const providers::provider* normalize,
+                                                 flow_clock::time_point sent_at);
 
 /// "scheme://host[:port]/target" for the log record (default ports left out).
 std::string upstream_uri_of(const providers::upstream_request& up);
