@@ -53,6 +53,18 @@ std::string raw_conn::read_head() {
   return head;
 }
 
+std::string raw_conn::read_exactly(std::size_t n) {
+  while (buf_.size() < n) {
+    if (!fill()) {
+      throw std::runtime_error("connection ended before " + std::to_string(n) + " bytes; have [" +
+                               buf_ + "]");
+    }
+  }
+  std::string out = buf_.substr(0, n);
+  buf_.erase(0, n);
+  return out;
+}
+
 std::string raw_conn::read_to_eof() {
   while (fill()) {
   }

@@ -2,6 +2,7 @@
 // A blocking client socket for tests that must see a server's exact bytes (HTTP heads, bodies,
 // framing). Test-only; touches nothing but its own socket.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -20,6 +21,8 @@ class raw_conn {
   void send(std::string_view s);
   /// The next head, up to and including its blank line; what follows stays buffered.
   std::string read_head();
+  /// The next `n` bytes (throws when the connection ends first).
+  std::string read_exactly(std::size_t n);
   /// Everything until the server closes the connection (with a FIN or a reset).
   std::string read_to_eof();
   /// Whether the server ended the connection with a reset (RST) rather than a FIN.

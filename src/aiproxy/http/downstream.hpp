@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,6 +38,16 @@ class downstream {
   /// hard cap still applies). Over the limit: error 413, and the connection closes after the
   /// response. Answers `Expect: 100-continue` when it starts reading.
   virtual boost::asio::awaitable<result<std::string_view>> read_body(std::uint64_t limit) = 0;
+
+  /// Reads the request body piece by piece as it arrives, so an upload can be relayed without
+  /// being held whole: each call returns the next piece (valid until the next call), and an
+  /// empty view once the body has ended. Past `limit` bytes in all (0 = the session's hard cap
+  /// only): error 413, and the connection closes after the response. Answers
+  /// `Expect: 100-continue` on the first call. Not to be mixed with read_body().
+  virtual boost::asio::awaitable<result<std::string_view>> read_body_part(std::uint64_t limit) = 0;
+
+  /// The body's length when the client declared it (Content-Length), before it is read.
+  virtual std::optional<std::uint64_t> declared_body_length() const noexcept = 0;
 
   /// Sends a complete response. Content-Length is set by the session.
   virtual boost::asio::awaitable<result<void>> respond(int status, const header_list& headers,

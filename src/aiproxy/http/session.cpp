@@ -332,47 +332,60 @@ class session_downstream final : public downstream {
     if (body_read_) {
       co_return std::string_view(parser_.get().body());
     }
-    const std::uint64_t cap = limit == 0 ? options_.max_body_bytes
-                                         : std::min<std::uint64_t>(limit, options_.max_body_bytes);
-    auto too_large = [&] {
-      keep_alive_ = false;  // the unread body would corrupt the next request
-      return error::payload_too_large("request body is larger than the limit of " +
-                                      std::to_string(cap) +
-                                      " bytes for this route (max_request_body_size)");
-    };
-    if (auto len = parser_.content_length(); len && *len > cap) {
-      co_return too_large();
+    const std::uint64_t cap = body_cap(limit);
+    if (auto started = co_await start_body(cap); !started) {
+      co_return started.error();
     }
-    if (parser_.is_done()) {
-      body_read_ = true;
-      co_return std::string_view(parser_.get().body());
-    }
-    if (auto expect = head_.headers.get("expect"); expect && iequals(*expect, "100-continue")) {
-      static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-      stream_.expires_after(options_.write_timeout);
-      auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(cont), nothrow);
+    if (!parser_.is_done()) {
+      parser_.body_limit(cap);
+      stream_.expires_after(options_.body_timeout);
+      auto [ec, n] = co_await bhttp::async_read(stream_, buffer_, parser_, nothrow);
+      received_ += n;
       if (ec) {
-        keep_alive_ = false;
-        co_return error::bad_request("client connection failed while reading the body");
+        co_return body_failure(ec, cap);
       }
-    }
-    parser_.body_limit(cap);
-    stream_.expires_after(options_.body_timeout);
-    auto [ec, n] = co_await bhttp::async_read(stream_, buffer_, parser_, nothrow);
-    received_ += n;
-    if (ec == bhttp::error::body_limit) {
-      co_return too_large();
-    }
-    if (ec) {
-      keep_alive_ = false;
-      if (is_timeout(ec)) {
-        co_return error{408, "timed out reading the request body", "invalid_request_error",
-                        "request_timeout"};
-      }
-      co_return error::bad_request("could not read the request body: " + ec.message());
     }
     body_read_ = true;
     co_return std::string_view(parser_.get().body());
+  }
+
+  asio::awaitable<result<std::string_view>> read_body_part(std::uint64_t limit) override {
+    auto& piece = parser_.get().body();
+    if (body_read_) {
+      piece.clear();
+      co_return std::string_view();
+    }
+    const std::uint64_t cap = body_cap(limit);
+    if (!body_started_) {
+      if (auto started = co_await start_body(cap); !started) {
+        co_return started.error();
+      }
+      parser_.body_limit(cap);
+      body_started_ = true;
+      if (!piece.empty() || parser_.is_done()) {  // what arrived with the head
+        body_read_ = parser_.is_done();
+        co_return std::string_view(piece);
+      }
+    }
+    // The string body only appends, so emptying it makes it hold the next piece alone.
+    piece.clear();
+    while (piece.empty() && !parser_.is_done()) {
+      stream_.expires_after(options_.body_timeout);
+      auto [ec, n] = co_await bhttp::async_read_some(stream_, buffer_, parser_, nothrow);
+      received_ += n;
+      if (ec) {
+        co_return body_failure(ec, cap);
+      }
+    }
+    body_read_ = parser_.is_done();
+    co_return std::string_view(piece);
+  }
+
+  std::optional<std::uint64_t> declared_body_length() const noexcept override {
+    if (auto len = parser_.content_length()) {
+      return *len;
+    }
+    return parser_.chunked() ? std::nullopt : std::optional<std::uint64_t>(0);
   }
 
   asio::awaitable<result<void>> respond(int status, const header_list& headers,
@@ -559,6 +572,51 @@ class session_downstream final : public downstream {
     co_return result<void>{};
   }
 
+  std::uint64_t body_cap(std::uint64_t limit) const noexcept {
+    return limit == 0 ? options_.max_body_bytes
+                      : std::min<std::uint64_t>(limit, options_.max_body_bytes);
+  }
+
+  error too_large(std::uint64_t cap) {
+    keep_alive_ = false;  // the unread body would corrupt the next request
+    return error::payload_too_large("request body is larger than the limit of " +
+                                    std::to_string(cap) +
+                                    " bytes for this route (max_request_body_size)");
+  }
+
+  /// Before the first body byte is read: a declared length over the cap is refused without
+  /// reading, and a client waiting for `100 Continue` gets it.
+  asio::awaitable<result<void>> start_body(std::uint64_t cap) {
+    if (auto len = parser_.content_length(); len && *len > cap) {
+      co_return too_large(cap);
+    }
+    if (parser_.is_done()) {
+      co_return result<void>{};
+    }
+    if (auto expect = head_.headers.get("expect"); expect && iequals(*expect, "100-continue")) {
+      static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream_.expires_after(options_.write_timeout);
+      auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(cont), nothrow);
+      if (ec) {
+        keep_alive_ = false;
+        co_return error::bad_request("client connection failed while reading the body");
+      }
+    }
+    co_return result<void>{};
+  }
+
+  error body_failure(const boost::system::error_code& ec, std::uint64_t cap) {
+    if (ec == bhttp::error::body_limit) {
+      return too_large(cap);
+    }
+    keep_alive_ = false;
+    if (is_timeout(ec)) {
+      return error{408, "timed out reading the request body", "invalid_request_error",
+                   "request_timeout"};
+    }
+    return error::bad_request("could not read the request body: " + ec.message());
+  }
+
   static constexpr char crlf[] = "\r\n";
   static constexpr char last_chunk[] = "0\r\n\r\n";
 
@@ -578,7 +636,8 @@ class session_downstream final : public downstream {
   std::uint64_t sent_ = 0;
   int status_ = 0;
   bool keep_alive_ = true;
-  bool body_read_ = false;
+  bool body_read_ = false;     // the body was read to its end
+  bool body_started_ = false;  // read_body_part() was called
   bool started_ = false;
   bool chunked_ = false;
   bool stream_open_ = false;  // begin_stream() without end_stream() yet
