@@ -194,41 +194,11 @@ std::vector<std::string_view> split_params(std::string_view s) {
 /// The form field name of a part whose headers are `headers` (CRLF-separated), unless the part
 /// is a file (it has a filename).
 std::optional<std::string> field_name_of(std::string_view headers) {
-  std::size_t pos = 0;
-  while (pos <= headers.size()) {
-    auto end = headers.find("\r\n", pos);
-    if (end == std::string_view::npos) {
-      end = headers.size();
-    }
-    const std::string_view line = headers.substr(pos, end - pos);
-    pos = end + 2;
-    const auto colon = line.find(':');
-    if (colon == std::string_view::npos ||
-        !iequals(trim_ws(line.substr(0, colon)), "content-disposition")) {
-      continue;
-    }
-    const auto params = split_params(line.substr(colon + 1));
-    if (params.empty() || !iequals(params.front(), "form-data")) {
-      return std::nullopt;
-    }
-    std::optional<std::string> name;
-    for (std::size_t i = 1; i < params.size(); ++i) {
-      const auto eq = params[i].find('=');
-      if (eq == std::string_view::npos) {
-        continue;
-      }
-      const auto key = trim_ws(params[i].substr(0, eq));
-      const auto value = trim_ws(params[i].substr(eq + 1));
-      if (iequals(key, "filename") || iequals(key, "filename*")) {
-        return std::nullopt;
-      }
-      if (iequals(key, "name")) {
-        name = unquote(value);
-      }
-    }
-    return name;
+  auto d = read_multipart_disposition(headers);
+  if (d.file) {
+    return std::nullopt;
   }
-  return std::nullopt;
+  return std::move(d.name);
 }
 
 /// Offset of the first delimiter line (`--boundary` at the start or after CRLF).
@@ -448,6 +418,43 @@ std::optional<std::string> multipart_boundary(std::string_view content_type) {
     return b;
   }
   return std::nullopt;
+}
+
+multipart_disposition read_multipart_disposition(std::string_view headers) {
+  multipart_disposition out;
+  std::size_t pos = 0;
+  while (pos <= headers.size()) {
+    auto end = headers.find("\r\n", pos);
+    if (end == std::string_view::npos) {
+      end = headers.size();
+    }
+    const std::string_view line = headers.substr(pos, end - pos);
+    pos = end + 2;
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos ||
+        !iequals(trim_ws(line.substr(0, colon)), "content-disposition")) {
+      continue;
+    }
+    const auto params = split_params(line.substr(colon + 1));
+    if (params.empty() || !iequals(params.front(), "form-data")) {
+      return out;
+    }
+    for (std::size_t i = 1; i < params.size(); ++i) {
+      const auto eq = params[i].find('=');
+      if (eq == std::string_view::npos) {
+        continue;
+      }
+      const auto key = trim_ws(params[i].substr(0, eq));
+      const auto value = trim_ws(params[i].substr(eq + 1));
+      if (iequals(key, "filename") || iequals(key, "filename*")) {
+        out.file = true;
+      } else if (iequals(key, "name")) {
+        out.name = unquote(value);
+      }
+    }
+    return out;
+  }
+  return out;
 }
 
 multipart_field read_multipart_field(std::string_view body, std::string_view boundary,

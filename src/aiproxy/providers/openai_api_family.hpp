@@ -80,6 +80,16 @@ result<api_family_target> map_api_family(const api_family_request& r);
 /// type or a boundary that RFC 2046 forbids (empty, over 70 characters).
 std::optional<std::string> multipart_boundary(std::string_view content_type);
 
+/// The Content-Disposition of one part, read from its header block (CRLF-separated lines).
+struct multipart_disposition {
+  std::optional<std::string> name;  // the form field's name, when the part is form-data
+  bool file = false;                // the part has a filename: a file, never a text field
+};
+
+/// Reads the first Content-Disposition line of a part's headers (`form-data; name="x"`,
+/// quoted or not, `filename`/`filename*` making it a file). Empty for any other disposition.
+multipart_disposition read_multipart_disposition(std::string_view headers);
+
 /// What the field reader found.
 struct multipart_field {
   std::optional<std::string> value;  // the first field `name`, when found and not too long
