@@ -227,7 +227,9 @@ struct pool_state {
     v.erase(v.begin(), fresh);
   }
 
-  connection_ptr take(host_pool& hp) {
+  /// The newest idle connection, or null. `always_check`: probe even a connection used within
+  /// the last second (a streamed upload cannot be replayed whole if it turns out dead).
+  connection_ptr take(host_pool& hp, bool always_check = false) {
     const auto now = steady::now();
     drop_expired(hp, now);
     while (!hp.idle.empty()) {
@@ -236,7 +238,7 @@ struct pool_state {
       --idle_count;
       // A connection used within the last second is taken as is (saving a syscall per
       // request); if the upstream closed it anyway, send() retries once on a fresh one.
-      if (now - c->idle_since < std::chrono::seconds(1) || c->looks_alive())
+      if ((!always_check && now - c->idle_since < std::chrono::seconds(1)) || c->looks_alive())
         return c;
       c->close();
     }
@@ -376,11 +378,12 @@ struct exchange::impl {
   std::chrono::milliseconds read_timeout{};
   std::size_t max_header_bytes = 0;
   bool failed = false;
+  bool body_unsent = false;  // the upstream answered before the request body was all sent
 
   const std::string& where() const { return bucket->where; }
 
   bool reusable() const {
-    return !failed && conn && parser && parser->is_done() && parser->keep_alive() &&
+    return !failed && !body_unsent && conn && parser && parser->is_done() && parser->keep_alive() &&
            !parser->need_eof() && conn->buffer.size() == 0;
   }
 
@@ -553,21 +556,16 @@ std::size_t client::idle_connections() const noexcept {
   return impl_->pool->idle_count;
 }
 
-asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
-    const providers::upstream_request& req, const timeouts& t) {
-  auto& s = *impl_;
-  const bool use_tls = req.scheme == "https";
-  if (!use_tls && req.scheme != "http") {
-    co_return error::internal("unsupported upstream scheme '" + req.scheme + "'");
-  }
-  if (use_tls && s.tls_setup_error)
-    co_return *s.tls_setup_error;
+namespace {
 
-  // The request head, built by hand into one string, and the body, written in one gather write.
+/// The request line and header block, built by hand into one string. `length`: the
+/// Content-Length to send (none = no such field); `chunked`: Transfer-Encoding: chunked instead.
+result<std::string> build_head(const providers::upstream_request& req,
+                               std::optional<std::uint64_t> length, bool chunked) {
   const std::string_view target =
       req.target.empty() ? std::string_view("/") : std::string_view(req.target);
   if (!valid_token(req.method) || !valid_target(target)) {
-    co_return error::internal("upstream request line holds an invalid method or target");
+    return error::internal("upstream request line holds an invalid method or target");
   }
   std::string head;
   head.reserve(256 + req.target.size() + req.host_header.size());
@@ -593,10 +591,10 @@ asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
   head += "\r\n";
   for (const auto& [name, value] : req.headers.fields()) {
     if (has_control_chars(name) || has_control_chars(value)) {
-      co_return error::internal("upstream request header '" + name + "' holds a line break");
+      return error::internal("upstream request header '" + name + "' holds a line break");
     }
     if (!valid_token(name)) {
-      co_return error::internal("upstream request header '" + name + "' is not a valid name");
+      return error::internal("upstream request header '" + name + "' is not a valid name");
     }
     if (is_hop_by_hop(name) || iequals(name, "host") || iequals(name, "content-length"))
       continue;
@@ -605,14 +603,126 @@ asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
     head += trim(value);
     head += "\r\n";
   }
-  // What Beast's prepare_payload wrote: a length for any body, and for an empty one when the
-  // method defines a body (POST, PUT, OPTIONS).
-  if (!req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "OPTIONS") {
+  if (chunked) {
+    head += "Transfer-Encoding: chunked\r\n";
+  } else if (length) {
     head += "Content-Length: ";
-    append_decimal(head, req.body.size());
+    append_decimal(head, *length);
     head += "\r\n";
   }
   head += "\r\n";
+  return head;
+}
+
+/// Fills x.head from the response head the parser read (hop-by-hop fields dropped, a
+/// compressed body set up to be inflated).
+void take_response_head(exchange::impl& x) {
+  auto& res = x.parser->get();
+  x.head.status = res.result_int();
+  auto connection_tokens = res[http::field::connection];
+  std::optional<stream::gzip_inflater::format> encoding;
+  if (auto ce = res[http::field::content_encoding]; !ce.empty()) {
+    if (iequals(ce, "gzip") || iequals(ce, "x-gzip")) {
+      encoding = stream::gzip_inflater::format::gzip;
+    } else if (iequals(ce, "deflate")) {
+      encoding = stream::gzip_inflater::format::deflate;
+    }
+  }
+  x.head.headers.reserve(static_cast<std::size_t>(std::distance(res.begin(), res.end())));
+  for (const auto& f : res) {
+    auto name = f.name_string();
+    if (is_hop_by_hop(name) || list_contains(connection_tokens, name))
+      continue;
+    if (encoding && (iequals(name, "content-encoding") || iequals(name, "content-length"))) {
+      continue;
+    }
+    x.head.headers.add(name, f.value());
+  }
+  if (encoding) {
+    x.inflater.emplace(*encoding);
+    x.head.inflated = true;
+  }
+}
+
+/// Prepares x.parser for the next response head.
+void reset_parser(exchange::impl& x, bool head_method) {
+  auto& p = x.parser.emplace();
+  p.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(x.max_header_bytes, UINT32_MAX)));
+  p.body_limit(boost::none);
+  if (head_method)
+    p.skip(true);
+}
+
+/// The response-head reader of a streamed send, running while the body is still going out:
+/// a plain completion handler (not a coroutine), so that its read is pending as soon as it is
+/// started. Interim 1xx answers are skipped. When it ends, it cancels a body write in progress
+/// (the upstream answered, or the connection failed) and wakes the sender.
+struct head_reader {
+  explicit head_reader(const asio::any_io_executor& ex) : signal(ex) {}
+  asio::steady_timer signal;  // cancelled when the reader ends
+  bool done = false;
+  bool writing = false;  // a body write is in progress
+  bool got_some = false;
+  error_code ec;
+};
+
+struct head_read_step {
+  std::shared_ptr<head_reader> st;
+  exchange::impl* x;
+
+  void start() {
+    reset_parser(*x, false);
+    connection& c = *x->conn;
+    auto& parser = *x->parser;
+    with_stream(c, [&](auto& stream) {
+      http::async_read_header(stream, c.buffer, parser, head_read_step{st, x});
+    });
+  }
+
+  void operator()(error_code ec, std::size_t) {
+    st->got_some = st->got_some || x->parser->got_some();
+    if (!ec) {
+      const int status = x->parser->get().result_int();
+      if (status >= 100 && status < 200 && status != 101) {
+        head_read_step{st, x}.start();
+        return;
+      }
+    }
+    st->ec = ec;
+    st->done = true;
+    if (st->writing) {
+      x->conn->tcp().cancel();
+    }
+    st->signal.cancel();
+  }
+};
+
+/// Body bytes kept (besides the first piece) while a reused connection may still turn out dead,
+/// so that the request can be replayed whole on a fresh one.
+constexpr std::size_t max_replay_bytes = 64 * 1024;
+
+}  // namespace
+
+asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
+    const providers::upstream_request& req, const timeouts& t) {
+  auto& s = *impl_;
+  const bool use_tls = req.scheme == "https";
+  if (!use_tls && req.scheme != "http") {
+    co_return error::internal("unsupported upstream scheme '" + req.scheme + "'");
+  }
+  if (use_tls && s.tls_setup_error)
+    co_return *s.tls_setup_error;
+
+  // The head and the body, written in one gather write. What Beast's prepare_payload wrote: a
+  // length for any body, and for an empty one when the method defines a body (POST, PUT,
+  // OPTIONS).
+  const bool with_length =
+      !req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "OPTIONS";
+  auto built = build_head(
+      req, with_length ? std::optional<std::uint64_t>(req.body.size()) : std::nullopt, false);
+  if (!built)
+    co_return built.error();
+  const std::string& head = *built;
   const std::array<asio::const_buffer, 2> request_bufs{
       asio::const_buffer(head.data(), head.size()),
       asio::const_buffer(req.body.data(), req.body.size())};
@@ -650,12 +760,8 @@ asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
     error_code rec;
     bool got_some = false;
     for (;;) {  // skip interim 1xx responses
-      auto& p = x->parser.emplace();
-      p.header_limit(static_cast<std::uint32_t>(
-          std::min<std::size_t>(s.options.max_header_bytes, UINT32_MAX)));
-      p.body_limit(boost::none);
-      if (head_method)
-        p.skip(true);
+      reset_parser(*x, head_method);
+      auto& p = *x->parser;
       conn->tcp().expires_after(t.read);
       auto [ec, n] = co_await with_stream(*conn, [&](auto& stream) {
         return http::async_read_header(stream, conn->buffer, p, use_tuple);
@@ -675,32 +781,179 @@ asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
       co_return map_error(rec, phase::read, where, t.read, s.options.max_header_bytes);
     }
 
-    auto& res = x->parser->get();
-    x->head.status = res.result_int();
-    auto connection_tokens = res[http::field::connection];
-    std::optional<stream::gzip_inflater::format> encoding;
-    if (auto ce = res[http::field::content_encoding]; !ce.empty()) {
-      if (iequals(ce, "gzip") || iequals(ce, "x-gzip")) {
-        encoding = stream::gzip_inflater::format::gzip;
-      } else if (iequals(ce, "deflate")) {
-        encoding = stream::gzip_inflater::format::deflate;
-      }
-    }
-    x->head.headers.reserve(static_cast<std::size_t>(std::distance(res.begin(), res.end())));
-    for (const auto& f : res) {
-      auto name = f.name_string();
-      if (is_hop_by_hop(name) || list_contains(connection_tokens, name))
-        continue;
-      if (encoding && (iequals(name, "content-encoding") || iequals(name, "content-length"))) {
-        continue;
-      }
-      x->head.headers.add(name, f.value());
-    }
-    if (encoding) {
-      x->inflater.emplace(*encoding);
-      x->head.inflated = true;
-    }
+    take_response_head(*x);
     x->conn = std::move(conn);
+    co_return std::make_unique<exchange>(std::move(x));
+  }
+  co_return error::bad_gateway("upstream " + where + " closed the connection");  // not reached
+}
+
+asio::awaitable<result<std::unique_ptr<exchange>>> client::send_streamed(
+    const providers::upstream_request& req, body_source& body, const timeouts& t) {
+  auto& s = *impl_;
+  const bool use_tls = req.scheme == "https";
+  if (!use_tls && req.scheme != "http") {
+    co_return error::internal("unsupported upstream scheme '" + req.scheme + "'");
+  }
+  if (use_tls && s.tls_setup_error)
+    co_return *s.tls_setup_error;
+  if (req.method == "HEAD")
+    co_return error::internal("a HEAD request has no body to stream");
+
+  // 1. The first piece, before anything goes upstream: a source that fails at once (a declared
+  // length over the limit, a body that is not what it claims) costs no upstream connection.
+  auto first = co_await body.next();
+  if (!first)
+    co_return first.error();
+  bool ended = first->empty();
+  const std::optional<std::uint64_t> length =
+      ended ? std::optional<std::uint64_t>(0) : body.length();
+  const bool chunked = !length;
+  std::uint64_t taken = first->size();  // body bytes taken from the source
+  if (length && taken > *length) {
+    co_return error::internal("the request body is longer than its announced length");
+  }
+  auto built = build_head(req, length, chunked);
+  if (!built)
+    co_return built.error();
+  const std::string& head = *built;
+  // Everything taken from the source while it may still have to be sent again; the first piece
+  // always (it is written with the head), more only on a reused connection, up to a bound.
+  std::string held(*first);
+  bool held_all = true;
+
+  auto& hp = s.pool->bucket(req);
+  const std::string& where = hp.where;
+  static constexpr std::string_view crlf = "\r\n";
+  static constexpr std::string_view last_chunk = "0\r\n\r\n";
+
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    connection_ptr conn = attempt == 0 ? s.pool->take(hp, true) : nullptr;
+    const bool reused = conn != nullptr;
+    if (!conn) {
+      auto c = co_await s.connect(req, t.connect, where);
+      if (!c)
+        co_return c.error();
+      conn = std::move(*c);
+    }
+    auto x = std::make_unique<exchange::impl>();
+    x->pool = s.pool;
+    x->bucket = &hp;
+    x->read_timeout = t.read;
+    x->max_header_bytes = s.options.max_header_bytes;
+    x->conn = std::move(conn);
+    connection& c = *x->conn;
+
+    // 2. The response head is read while the body goes out, so that an early answer (401,
+    // 413) is seen even when the upstream stopped reading. Its read has no stream deadline
+    // while the body is going (an upload may take long); the wait after the body has one.
+    c.tcp().expires_never();
+    auto st = std::make_shared<head_reader>(c.tcp().get_executor());
+    st->signal.expires_at(steady::time_point::max());
+    head_read_step{st, x.get()}.start();
+
+    // Writes `data` framed (chunked or as is) after `prefix`, ending the body when `end`.
+    auto write = [&](std::string_view prefix, std::string_view data,
+                     bool end) -> asio::awaitable<error_code> {
+      char size_line[24];
+      std::size_t size_len = 0;
+      if (chunked && !data.empty()) {
+        auto r = std::to_chars(size_line, size_line + sizeof size_line - 2, data.size(), 16);
+        r.ptr[0] = '\r';
+        r.ptr[1] = '\n';
+        size_len = static_cast<std::size_t>(r.ptr + 2 - size_line);
+      }
+      const std::array<asio::const_buffer, 5> bufs{
+          asio::const_buffer(prefix.data(), prefix.size()), asio::const_buffer(size_line, size_len),
+          asio::const_buffer(data.data(), data.size()),
+          asio::const_buffer(crlf.data(), chunked && !data.empty() ? crlf.size() : 0),
+          asio::const_buffer(last_chunk.data(), chunked && end ? last_chunk.size() : 0)};
+      c.tcp().expires_after(t.write);  // the read is pending: this sets the write deadline only
+      st->writing = true;
+      auto [ec, n] = co_await with_stream(
+          c, [&](auto& stream) { return asio::async_write(stream, bufs, use_tuple); });
+      st->writing = false;
+      co_return ec;
+    };
+
+    // 3. The head with what is held, then the rest of the body as it comes.
+    std::optional<error> source_error;
+    error_code wec = co_await write(head, held, ended);
+    bool body_sent = !wec && ended;
+    bool can_replay = reused && held_all;
+    while (!wec && !ended && !st->done) {
+      auto piece = co_await body.next();
+      if (!piece) {
+        source_error = piece.error();
+        break;
+      }
+      if (st->done)
+        break;  // the upstream answered (or failed) meanwhile: this piece goes nowhere
+      if (piece->empty()) {
+        ended = true;
+        if (length && taken != *length) {
+          source_error = error::internal("the request body is shorter than its announced length");
+          break;
+        }
+      } else {
+        taken += piece->size();
+        if (length && taken > *length) {
+          source_error = error::internal("the request body is longer than its announced length");
+          break;
+        }
+        if (can_replay && held.size() + piece->size() <= max_replay_bytes) {
+          held += *piece;
+        } else if (held_all) {
+          held_all = false;  // from here on the body cannot be sent again
+          can_replay = false;
+          held.clear();
+          held.shrink_to_fit();
+        }
+      }
+      wec = co_await write({}, *piece, ended);
+      body_sent = !wec && ended;
+    }
+
+    // 4. A source that failed aborts the request: the upstream never gets the whole body.
+    if (source_error) {
+      x->failed = true;
+      c.close();
+      while (!st->done)
+        co_await st->signal.async_wait(use_tuple);
+      co_return *source_error;
+    }
+
+    // 5. The response head: already read (an early answer), or awaited within the read
+    // timeout; after a failed write the upstream may still have answered before closing.
+    bool timed_out = false;
+    while (!st->done) {
+      st->signal.expires_after(timed_out ? std::chrono::hours(24) : t.read);
+      auto [ec] = co_await st->signal.async_wait(use_tuple);
+      if (!ec && !st->done && !timed_out) {
+        timed_out = true;
+        c.close();  // ends the reader
+      }
+    }
+    if (timed_out || st->ec) {
+      x->failed = true;
+      c.close();
+      if (timed_out) {
+        co_return map_error(beast::error::timeout, phase::read, where, t.read,
+                            s.options.max_header_bytes);
+      }
+      // A reused connection the upstream had closed: nothing of the response came and
+      // everything taken from the body is still held, so it goes again on a fresh one.
+      if (reused && held_all && !st->got_some && (is_closed(st->ec) || is_closed(wec)) &&
+          !is_timeout(wec)) {
+        continue;
+      }
+      if (wec && wec != asio::error::operation_aborted && !st->got_some) {
+        co_return map_error(wec, phase::write, where, t.write, s.options.max_header_bytes);
+      }
+      co_return map_error(st->ec, phase::read, where, t.read, s.options.max_header_bytes);
+    }
+    x->body_unsent = !body_sent;
+    take_response_head(*x);
     co_return std::make_unique<exchange>(std::move(x));
   }
   co_return error::bad_gateway("upstream " + where + " closed the connection");  // not reached

@@ -11,8 +11,11 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace boost::asio {
 class io_context;
@@ -43,6 +46,20 @@ struct response_head {
 
 class exchange;
 
+/// A request body that arrives in pieces (an upload relayed to the upstream as it comes).
+class body_source {
+ public:
+  virtual ~body_source() = default;
+  /// The next piece of the body, valid until the next call; an empty view once the body ended.
+  /// An error aborts the upstream request (its connection is closed with the body incomplete)
+  /// and is what send_streamed() returns.
+  virtual boost::asio::awaitable<result<std::string_view>> next() = 0;
+  /// The body's whole length when known, asked once, right after the first next(): it is sent
+  /// as Content-Length (a source that then yields another total fails the request with a 500);
+  /// nullopt: the body goes with Transfer-Encoding: chunked.
+  virtual std::optional<std::uint64_t> length() const noexcept { return std::nullopt; }
+};
+
 class client {
  public:
   client(boost::asio::io_context& ioc, client_options options);
@@ -55,6 +72,19 @@ class client {
   /// Errors: 502 bad_gateway (unreachable, reset, TLS failure, invalid HTTP), 504 (timeout).
   boost::asio::awaitable<result<std::unique_ptr<exchange>>> send(
       const providers::upstream_request& req, const timeouts& t);
+
+  /// Sends `req` (its `body` unused) with the body read from `body` while it is being written:
+  /// the first piece is taken before any connection is made (a source failing at once costs no
+  /// upstream request), then each piece goes out as soon as the previous one was written.
+  /// The response head is read meanwhile: an upstream that answers before the body is all sent
+  /// (401, 413) gets that answer returned, the rest of the body is not sent, and the connection
+  /// is not reused. A pooled connection that turns out dead before any response byte is
+  /// replaced once, replaying the body, only while every byte taken from the source is still
+  /// held (the first piece, plus up to 64 KiB more); otherwise the failure is returned, never a
+  /// partial body sent twice. A failing source aborts the request (connection closed, body
+  /// incomplete) and its error is returned. Errors otherwise as send().
+  boost::asio::awaitable<result<std::unique_ptr<exchange>>> send_streamed(
+      const providers::upstream_request& req, body_source& body, const timeouts& t);
 
   /// Connections currently idle in the pool (for tests and metrics).
   std::size_t idle_connections() const noexcept;
