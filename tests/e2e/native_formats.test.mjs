@@ -14,9 +14,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import Anthropic from '@anthropic-ai/sdk';
 import { GoogleGenAI } from '@google/genai';
 import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
-// The Bedrock client's own dependency: its default handler speaks HTTP/2 only (h2c on http://),
-// and the gateway serves HTTP/1.1, so the client is given the SDK's HTTP/1.1 handler.
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { CohereClientV2 } from 'cohere-ai';
 import { InferenceClient } from '@huggingface/inference';
 import { start_fake_anthropic } from './fake_anthropic.mjs';
@@ -198,9 +195,9 @@ describe('native bedrock: @aws-sdk/client-bedrock-runtime through aiproxy', { sk
     auth: { aws_access_key_id: up.access_key_id, aws_secret_access_key: up.secret_access_key },
     options: { upstream_url: up.url, bedrock: { aws_region: 'us-east-1' } },
   })]);
+  // The SDK's default request handler (NodeHttp2Handler): HTTP/2 with prior knowledge on http://.
   const client = () => new BedrockRuntimeClient({
     region: 'us-east-1', endpoint: `${ctx.gateway.base_url}/bedrock`, maxAttempts: 1,
-    requestHandler: new NodeHttpHandler(),
     credentials: { accessKeyId: 'AKIDCLIENTDUMMY0000', secretAccessKey: 'client-secret-the-gateway-never-uses', sessionToken: 'client-session' },
   });
   const messages = (text) => [{ role: 'user', content: [{ text }] }];
