@@ -2,8 +2,9 @@
 // and fake_openai_api.mjs as the upstream: responses (plain, streamed, retrieve, delete,
 // input_items), files (multipart upload, list, retrieve, content, delete), batches, an
 // assistants call with its beta header, audio speech (binary) and transcription (multipart),
-// image generation and edit, video generation, Azure routes for files and responses, and uploads
-// around max_request_body_size. Usage is checked in the gateway's file-log records.
+// image generation and edit, video generation, Azure routes for files and responses, uploads
+// around max_request_body_size, and a several-MiB upload streamed through intact (compared by
+// hash). Usage is checked in the gateway's file-log records.
 // Touches only its fake upstream, its gateway and a temporary log directory.
 
 import { describe, it, after } from 'node:test';
@@ -11,6 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import http from 'node:http';
 import { toFile } from 'openai';
@@ -22,6 +24,7 @@ const log_path = join(log_dir, 'records.log');
 after(() => rmSync(log_dir, { recursive: true, force: true }));
 
 const upload_limit = 1_048_576;
+const big_upload_limit = 16 * 1_048_576;
 
 function api_config(upstream) {
   const ai = (route_type, model, extra = {}) => ({
@@ -53,6 +56,8 @@ function api_config(upstream) {
     route('videos', ['/v1/videos'], ai('video/v1/videos/generations', 'sora-2')),
     // A files route whose clients also call other resources: those are 404s.
     route('wrong', ['/wrong'], ai('llm/v1/files')),
+    // Uploads of several MiB, relayed to the upstream as they arrive.
+    route('big-files', ['/big/v1/files'], { ...ai('llm/v1/files'), max_request_body_size: big_upload_limit }),
     route('azure-files', ['/azure/v1/files'], azure('llm/v1/files', '2024-10-21')),
     route('azure-responses', ['/azure/v1/responses'], azure('llm/v1/responses', 'preview')),
   ], { plugins: [{ name: 'file-log', config: { path: log_path } }] });
@@ -251,6 +256,19 @@ describe('the OpenAI API family through aiproxy', { skip: skip_reason() }, () =>
     await assert.rejects(client().files.create({ file: await toFile(over, 'over.jsonl'), purpose: 'batch' }),
       (err) => err.status === 413);
     assert.equal(ctx.upstream.requests.length, seen, 'nothing over the limit reached the upstream');
+  });
+
+  it('streams a several-MiB upload through intact', async () => {
+    const content = randomBytes(6 * 1_048_576 + 12345);
+    const sha = (b) => createHash('sha256').update(b).digest('hex');
+    const file = await client('/big').files.create({ file: await toFile(content, 'big.jsonl'), purpose: 'batch' });
+    assert.equal(file.bytes, content.length);
+    const received = ctx.upstream.files.get(file.id).content;
+    assert.equal(received.length, content.length);
+    assert.equal(sha(received), sha(content));
+    const rec = await record_for('/big/v1/files');
+    assert.equal(rec.response.status, 200);
+    assert.ok(rec.request.size > content.length, `request size ${rec.request.size}`);
   });
 
   it('answers paths of another resource with 404 and upstream errors pass through', async () => {

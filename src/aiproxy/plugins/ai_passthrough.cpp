@@ -1,8 +1,9 @@
 // The OpenAI API family beyond chat, completions and embeddings (responses, files, batches,
 // assistants, audio, images, videos): requests proxied to OpenAI or Azure with auth injected and
-// paths mapped, bodies read within max_request_body_size, responses relayed to the client as
-// they arrive (audio, file contents, SSE), usage read where the API reports it without altering
-// a byte. Stages: map path -> body (model checks) -> auth -> cloud identity -> upstream ->
+// paths mapped, multipart uploads relayed upstream as they arrive and other bodies read whole
+// (both within max_request_body_size), responses relayed to the client as they arrive (audio,
+// file contents, SSE), usage read where the API reports it without altering a byte. Stages: map
+// path -> body (model checks; streamed for multipart) -> auth -> cloud identity -> upstream ->
 // relay (scan SSE events / a bounded copy of a JSON body) -> record.
 
 #include "aiproxy/plugins/ai_passthrough.hpp"
@@ -12,10 +13,12 @@
 #include "aiproxy/plugins/ai_images.hpp"
 #include "aiproxy/plugins/flow_support.hpp"
 #include "aiproxy/providers/auth.hpp"
+#include "aiproxy/providers/multipart_stream.hpp"
 #include "aiproxy/providers/openai_api_family.hpp"
 #include "aiproxy/providers/openai_shapes.hpp"
 #include "aiproxy/providers/request_validation.hpp"
 #include "aiproxy/stream/decoder.hpp"
+#include "aiproxy/upstream/client.hpp"
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
@@ -129,6 +132,187 @@ result<prepared_body> prepare_body(std::string_view body, std::string_view conte
   return out;
 }
 
+/// The body of a multipart/form-data call relayed to the upstream as it arrives: pieces read
+/// from the client within the route's limit, scanned (when the body carries the model) for the
+/// `model` and `stream` fields. A client model that is not the configured one, a `stream` the
+/// route denies, or broken framing fails the source, which aborts the upstream request before
+/// the body is complete (the scanner holds the closing delimiter back until the end); the
+/// configured model is added as a last part when the client sent none.
+class multipart_upload final : public upstream::body_source {
+ public:
+  /// Read ahead before the head goes upstream, waiting for the model field: a small upload is
+  /// then sent with its length, and a wrong model sent first costs no upstream request.
+  static constexpr std::size_t max_primed_bytes = 64 * 1024;
+
+  multipart_upload(http::downstream& d, std::uint64_t limit, const std::string& boundary,
+                   bool model_in_body, std::string_view configured_model, bool deny_stream)
+      : d_(d),
+        limit_(limit),
+        configured_(configured_model),
+        deny_stream_(deny_stream),
+        declared_(d.declared_body_length()) {
+    if (model_in_body) {
+      scanner_.emplace(boundary, std::vector<std::string>{"model", "stream"});
+    }
+  }
+
+  /// Reads the start of the body (at least one piece; more, within max_primed_bytes, until the
+  /// model question is settled). Fails as next() does, before anything went upstream.
+  asio::awaitable<result<void>> prime() {
+    std::string primed;
+    for (;;) {
+      auto piece = co_await read();
+      if (!piece) {
+        co_return piece.error();
+      }
+      primed.append(*piece);
+      if (done_ || !scanner_ || settled() || primed.size() >= max_primed_bytes) {
+        break;
+      }
+    }
+    primed_ = std::move(primed);
+    co_return result<void>{};
+  }
+
+  asio::awaitable<result<std::string_view>> next() override {
+    if (primed_) {
+      out_ = std::move(*primed_);
+      primed_.reset();
+      emitted_ += out_.size();
+      co_return std::string_view(out_);
+    }
+    auto piece = co_await read();
+    if (piece) {
+      emitted_ += piece->size();
+    }
+    co_return piece;
+  }
+
+  std::optional<std::uint64_t> length() const noexcept override {
+    if (done_) {
+      return emitted_;  // the whole body was read ahead
+    }
+    if (!declared_ || (scanner_ && !settled())) {
+      return std::nullopt;  // the configured model may still have to be added
+    }
+    return declared_;
+  }
+
+  /// Why the body was refused: the client's answer (400, 408, 413), when the source failed.
+  const std::optional<error>& failure() const noexcept { return failure_; }
+  /// The model the upstream is asked for, once known (empty when neither side named one).
+  const std::string& model() const noexcept { return model_; }
+  bool stream() const noexcept { return stream_; }
+
+ private:
+  /// True when the forwarded body can no longer differ in length from the client's.
+  bool settled() const noexcept { return configured_.empty() || model_checked_; }
+
+  result<std::string_view> refuse(error e) {
+    failure_ = e;
+    return e;
+  }
+
+  /// Takes in what the scanner captured so far; fails on a refused model or stream.
+  result<void> check_fields() {
+    using state = providers::multipart_scanner::field_state;
+    if (!model_checked_) {
+      const auto st = scanner_->state("model");
+      if (st == state::complete || st == state::too_long) {
+        model_checked_ = true;
+        const std::string_view client = st == state::complete
+                                            ? std::string_view(*scanner_->value("model"))
+                                            : std::string_view("(a model name over 256 bytes)");
+        if (!configured_.empty() || st == state::complete) {
+          auto resolved = providers::resolve_model_name(configured_, client);
+          if (!resolved) {
+            return resolved.error();
+          }
+          model_ = std::move(*resolved);
+        }
+      }
+    }
+    if (!stream_checked_) {
+      const auto st = scanner_->state("stream");
+      if (st == state::complete || st == state::too_long) {
+        stream_checked_ = true;
+        stream_ = st == state::complete && *scanner_->value("stream") == "true";
+        if (stream_ && deny_stream_) {
+          return error::bad_request("response streaming is not enabled for this LLM");
+        }
+      }
+    }
+    return {};
+  }
+
+  /// The next bytes for the upstream (never empty until the body ended).
+  asio::awaitable<result<std::string_view>> read() {
+    for (;;) {
+      if (done_) {
+        co_return std::string_view();
+      }
+      auto piece = co_await d_.read_body_part(limit_);
+      if (!piece) {
+        co_return refuse(piece.error());
+      }
+      if (!scanner_) {
+        done_ = piece->empty();
+        co_return *piece;
+      }
+      if (piece->empty()) {  // the end: settle the model, then release the closing delimiter
+        if (auto c = check_fields(); !c) {
+          co_return refuse(c.error());
+        }
+        if (!model_checked_ && !configured_.empty()) {
+          if (!scanner_->add_field("model", configured_)) {
+            co_return refuse(
+                error::bad_request("cannot add the configured model to the multipart body"));
+          }
+          model_ = configured_;
+          model_checked_ = true;
+        }
+        auto tail = scanner_->finish();
+        if (!tail) {
+          co_return refuse(tail.error());
+        }
+        done_ = true;
+        co_return *tail;
+      }
+      auto out = scanner_->feed(*piece);
+      if (!out) {
+        co_return refuse(out.error());
+      }
+      if (auto c = check_fields(); !c) {
+        co_return refuse(c.error());
+      }
+      if (!out->empty()) {
+        co_return *out;
+      }
+    }
+  }
+
+  http::downstream& d_;
+  std::uint64_t limit_;
+  std::string configured_;
+  bool deny_stream_;
+  std::optional<std::uint64_t> declared_;
+  std::optional<providers::multipart_scanner> scanner_;
+  std::optional<std::string> primed_;
+  std::string out_;
+  std::uint64_t emitted_ = 0;
+  bool done_ = false;
+  bool model_checked_ = false;
+  bool stream_checked_ = false;
+  bool stream_ = false;
+  std::string model_;
+  std::optional<error> failure_;
+};
+
+/// Multipart bodies of calls that carry one are streamed; everything else is read whole.
+bool streams_body(std::string_view method, const std::optional<std::string>& boundary) {
+  return boundary && (method == "POST" || method == "PUT" || method == "PATCH");
+}
+
 }  // namespace
 
 boost::asio::awaitable<void> run_passthrough(http::downstream& d, const ai_proxy_call& call,
@@ -174,35 +358,11 @@ boost::asio::awaitable<void> run_passthrough(http::downstream& d, const ai_proxy
     co_return;
   }
 
-  // 3. Body, within the route's limit (413 over it), and the model checks of create calls.
-  auto body = co_await d.read_body(static_cast<std::uint64_t>(conf.max_request_body_size));
-  if (!body) {
-    co_await f.fail(body.error());
-    co_return;
-  }
-  record.request_size = d.bytes_received();
   const std::string_view content_type = head.headers.get("content-type").value_or("");
-  boost::json::monotonic_resource arena;
-  boost::json::value holder(&arena);  // same storage as the parse: assigning it does not copy
-  const boost::json::object* parsed = nullptr;
-  auto prepared =
-      prepare_body(*body, content_type, *target, conf, model_cfg.name, parsed, arena, holder);
-  if (!prepared) {
-    co_await f.fail(prepared.error());
-    co_return;
-  }
-  if (prepared->stream && conf.response_streaming == config::streaming_policy::deny) {
-    co_await f.fail(error::bad_request("response streaming is not enabled for this LLM"));
-    co_return;
-  }
-  ai.request_model = !prepared->model.empty() ? prepared->model : model_cfg.name;
-  if (conf.model.provider == config::provider_kind::azure) {
-    ai.azure_instance_id = model_cfg.options.azure_instance;
-    ai.azure_deployment_id = model_cfg.options.azure_deployment_id;
-    ai.azure_api_version = model_cfg.options.azure_api_version;
-  }
+  const auto boundary = providers::multipart_boundary(content_type);
+  const auto limit = static_cast<std::uint64_t>(conf.max_request_body_size);
 
-  // 4. The upstream request: the client's headers (OpenAI-Beta included), its Content-Type
+  // The upstream request: the client's headers (OpenAI-Beta included), its Content-Type
   // (multipart boundary kept), the configured auth.
   providers::upstream_request up;
   up.method = target->method;
@@ -212,49 +372,112 @@ boost::asio::awaitable<void> run_passthrough(http::downstream& d, const ai_proxy
     up.headers.set("Content-Type", content_type);
   }
   up.headers.set("Accept-Encoding", "identity");
-  const boost::json::object no_body;
-  const auto body_auth = providers::apply_auth(conf.auth, up.headers, target->ep.query,
-                                               parsed != nullptr ? *parsed : no_body);
-  std::vector<json::field_edit> edits;
-  if (parsed != nullptr) {
-    const auto* m = parsed->if_contains("model");
-    if (target->model_in_body && !prepared->model.empty() && (m == nullptr || !m->is_string())) {
-      std::string v;
-      json::write_string(v, prepared->model);
-      edits.push_back(json::field_edit::set("model", std::move(v)));
-    }
-    if (body_auth) {
-      std::string v;
-      json::write_string(v, body_auth->value);
-      edits.push_back(json::field_edit::set(body_auth->name, std::move(v)));
-    }
-  }
-  if (!edits.empty()) {
-    json::write_object_with_edits(up.body, *parsed, edits);
-  } else if (!prepared->body.empty()) {
-    up.body = std::move(prepared->body);
-  } else {
-    up.body.assign(body->data(), body->size());
-  }
   up.scheme = target->ep.scheme;
   up.host = target->ep.host;
   up.port = target->ep.port;
-  up.target = target->ep.target();
   up.framing = stream::framing::sse;
-  record.upstream_uri = upstream_uri_of(up);
-  if (ai.log_payloads && prepared->json) {
-    ai.request_payload = loggable_request(up.body, conf.auth);
+  if (conf.model.provider == config::provider_kind::azure) {
+    ai.azure_instance_id = model_cfg.options.azure_instance;
+    ai.azure_deployment_id = model_cfg.options.azure_deployment_id;
+    ai.azure_api_version = model_cfg.options.azure_api_version;
   }
 
-  // 5. Cloud identity (Azure Entra ID bearer token).
-  if (auto id = co_await apply_cloud_identity(up, conf, services, call.timeouts); !id) {
-    co_await f.fail(id.error());
-    co_return;
-  }
+  result<std::unique_ptr<upstream::exchange>> exch = error::internal("no upstream call");
+  clock::time_point sent_at;
+  if (streams_body(head.method, boundary)) {
+    // 3a. A multipart upload goes upstream as it arrives, within the route's limit (413 past
+    // it, the upstream request aborted); the model checks run on the fields as they pass.
+    multipart_upload upload(d, limit, *boundary, target->model_in_body, model_cfg.name,
+                            conf.response_streaming == config::streaming_policy::deny);
+    if (auto primed = co_await upload.prime(); !primed) {
+      record.request_size = d.bytes_received();
+      co_await f.fail(primed.error());
+      co_return;
+    }
+    ai.request_model = !upload.model().empty() ? upload.model() : model_cfg.name;
+    const boost::json::object no_body;
+    (void)providers::apply_auth(conf.auth, up.headers, target->ep.query, no_body);
+    up.target = target->ep.target();
+    record.upstream_uri = upstream_uri_of(up);
+    if (auto id = co_await apply_cloud_identity(up, conf, services, call.timeouts); !id) {
+      record.request_size = d.bytes_received();
+      co_await f.fail(id.error());
+      co_return;
+    }
+    sent_at = clock::now();
+    exch = co_await services.client->send_streamed(up, upload, call.timeouts);
+    record.request_size = d.bytes_received();
+    if (!upload.model().empty()) {
+      ai.request_model = upload.model();
+    }
+    if (!exch && upload.failure()) {
+      co_await f.fail(*upload.failure());
+      co_return;
+    }
+  } else {
+    // 3b. Any other body is read whole within the route's limit (413 over it), then the model
+    // checks of create calls.
+    auto body = co_await d.read_body(limit);
+    if (!body) {
+      co_await f.fail(body.error());
+      co_return;
+    }
+    record.request_size = d.bytes_received();
+    boost::json::monotonic_resource arena;
+    boost::json::value holder(&arena);  // same storage as the parse: assigning it does not copy
+    const boost::json::object* parsed = nullptr;
+    auto prepared =
+        prepare_body(*body, content_type, *target, conf, model_cfg.name, parsed, arena, holder);
+    if (!prepared) {
+      co_await f.fail(prepared.error());
+      co_return;
+    }
+    if (prepared->stream && conf.response_streaming == config::streaming_policy::deny) {
+      co_await f.fail(error::bad_request("response streaming is not enabled for this LLM"));
+      co_return;
+    }
+    ai.request_model = !prepared->model.empty() ? prepared->model : model_cfg.name;
 
-  // 6. Call the provider.
-  const auto sent_at = clock::now();
-  auto exch = co_await services.client->send(up, call.timeouts);
+    const boost::json::object no_body;
+    const auto body_auth = providers::apply_auth(conf.auth, up.headers, target->ep.query,
+                                                 parsed != nullptr ? *parsed : no_body);
+    up.target = target->ep.target();
+    std::vector<json::field_edit> edits;
+    if (parsed != nullptr) {
+      const auto* m = parsed->if_contains("model");
+      if (target->model_in_body && !prepared->model.empty() && (m == nullptr || !m->is_string())) {
+        std::string v;
+        json::write_string(v, prepared->model);
+        edits.push_back(json::field_edit::set("model", std::move(v)));
+      }
+      if (body_auth) {
+        std::string v;
+        json::write_string(v, body_auth->value);
+        edits.push_back(json::field_edit::set(body_auth->name, std::move(v)));
+      }
+    }
+    if (!edits.empty()) {
+      json::write_object_with_edits(up.body, *parsed, edits);
+    } else if (!prepared->body.empty()) {
+      up.body = std::move(prepared->body);
+    } else {
+      up.body.assign(body->data(), body->size());
+    }
+    record.upstream_uri = upstream_uri_of(up);
+    if (ai.log_payloads && prepared->json) {
+      ai.request_payload = loggable_request(up.body, conf.auth);
+    }
+
+    // 5. Cloud identity (Azure Entra ID bearer token).
+    if (auto id = co_await apply_cloud_identity(up, conf, services, call.timeouts); !id) {
+      co_await f.fail(id.error());
+      co_return;
+    }
+
+    // 6. Call the provider.
+    sent_at = clock::now();
+    exch = co_await services.client->send(up, call.timeouts);
+  }
   if (!exch) {
     record.upstream_latency_ms = ms_since(sent_at);
     co_await f.fail(exch.error());
