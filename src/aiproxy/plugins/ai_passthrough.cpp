@@ -59,9 +59,9 @@ struct passthrough {
   }
 };
 
-/// The upstream body and the model, after the model checks of a create call.
+/// The model and stream flag of a whole body, after the model checks of a JSON create call
+/// (multipart bodies are streamed: see multipart_upload).
 struct prepared_body {
-  std::string body;
   std::string model;  // what the upstream is asked for, when known
   bool stream = false;
   bool json = false;  // a JSON text body (payloads may be logged)
@@ -104,30 +104,6 @@ result<prepared_body> prepare_body(std::string_view body, std::string_view conte
     }
     const auto* s = parsed_out->if_contains("stream");
     out.stream = s != nullptr && s->is_bool() && s->get_bool();
-    return out;
-  }
-  if (auto boundary = providers::multipart_boundary(content_type)) {
-    const auto field = providers::read_multipart_field(body, *boundary, "model");
-    if (field.malformed) {
-      return error::bad_request("request body is not valid multipart/form-data");
-    }
-    const std::string_view client = field.value ? std::string_view(*field.value) : "";
-    if (!configured_model.empty() || !client.empty()) {
-      auto resolved = providers::resolve_model_name(configured_model, client);
-      if (!resolved) {
-        return resolved.error();
-      }
-      out.model = std::move(*resolved);
-    }
-    if (!field.value && !out.model.empty()) {
-      auto with = providers::multipart_with_field(body, *boundary, "model", out.model);
-      if (!with) {
-        return error::bad_request("cannot add the configured model to the multipart body");
-      }
-      out.body = std::move(*with);
-    }
-    const auto stream_field = providers::read_multipart_field(body, *boundary, "stream", 16);
-    out.stream = stream_field.value && *stream_field.value == "true";
   }
   return out;
 }
@@ -458,8 +434,6 @@ boost::asio::awaitable<void> run_passthrough(http::downstream& d, const ai_proxy
     }
     if (!edits.empty()) {
       json::write_object_with_edits(up.body, *parsed, edits);
-    } else if (!prepared->body.empty()) {
-      up.body = std::move(prepared->body);
     } else {
       up.body.assign(body->data(), body->size());
     }

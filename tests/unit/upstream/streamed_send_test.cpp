@@ -6,6 +6,7 @@
 
 #include "aiproxy/upstream/client.hpp"
 
+#include "testlib/fake_upstream.hpp"
 #include "testlib/upload_sink.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -292,6 +293,35 @@ TEST_F(streamed_send_test, source_longer_than_its_length_never_completes_the_bod
   EXPECT_EQ(r.error().status, 500);
   ASSERT_TRUE(sink.wait_for_end(0, 5s));
   EXPECT_FALSE(sink.requests()[0].complete);
+}
+
+TEST_F(streamed_send_test, streams_over_tls_and_reuses_the_connection) {
+  testlib::fake_upstream up(testlib::fake_upstream_options{.tls = true});
+  client_options o;
+  o.ca_file = up.ca_file();
+  client tls_client(ioc, o);
+  auto req = request();
+  req.scheme = "https";
+  req.host = "localhost";
+  req.port = up.port();
+  for (int i = 0; i < 2; ++i) {
+    test_source src(40, 8000, i == 0 ? std::optional<std::uint64_t>(320000) : std::nullopt);
+    auto r = run(ioc, [&]() -> asio::awaitable<result<answer>> {
+      auto ex = co_await tls_client.send_streamed(req, src, t);
+      if (!ex)
+        co_return ex.error();
+      auto body = co_await (*ex)->read_all(1 << 20);
+      if (!body)
+        co_return body.error();
+      co_return answer{(*ex)->head().status, std::move(*body)};
+    }());
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->status, 200);
+    auto reqs = up.requests();
+    ASSERT_EQ(reqs.size(), static_cast<std::size_t>(i + 1));
+    EXPECT_EQ(reqs.back().body, src.whole());
+  }
+  EXPECT_EQ(up.connections_accepted(), 1u);
 }
 
 }  // namespace
