@@ -19,7 +19,93 @@ int last_edit_for(std::span<const field_edit> edits, std::string_view key) {
   return -1;
 }
 
+/// How often `"key"` followed by optional white space and ':' occurs in `raw`, i.e. how often
+/// `key` is written as an object key at any depth (a quote inside a string value is always
+/// escaped, so these bytes cannot come from a value). Stops counting at 2.
+int key_occurrences(std::string_view raw, std::string_view key) {
+  int n = 0;
+  std::size_t from = 0;
+  while (n < 2) {
+    const auto at = raw.find(key, from);
+    if (at == std::string_view::npos) {
+      break;
+    }
+    from = at + 1;
+    const std::size_t end = at + key.size();
+    if (at == 0 || raw[at - 1] != '"' || end >= raw.size() || raw[end] != '"') {
+      continue;
+    }
+    std::size_t i = end + 1;
+    while (i < raw.size() &&
+           (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r')) {
+      ++i;
+    }
+    if (i < raw.size() && raw[i] == ':') {
+      ++n;
+    }
+  }
+  return n;
+}
+
+/// True when the edit leaves the client's value of a present key as it is.
+bool same_value(const boost::json::value& v, std::string_view edit_json, std::string& scratch) {
+  if (v.is_object() || v.is_array()) {
+    return false;  // not worth comparing: rewrite
+  }
+  scratch.clear();
+  write_value(scratch, v);
+  return scratch == edit_json;
+}
+
 }  // namespace
+
+void write_edited_object(std::string& out, std::string_view raw, const boost::json::object& obj,
+                         std::span<const field_edit> edits) {
+  const auto close = raw.find_last_of('}');
+  if (raw.empty() || close == std::string_view::npos) {
+    write_object_with_edits(out, obj, edits);
+    return;
+  }
+  std::string scratch;
+  bool appends = false;
+  for (std::size_t i = 0; i < edits.size(); ++i) {
+    const auto& edit = edits[i];
+    if (last_edit_for(edits, edit.key) != static_cast<int>(i)) {
+      continue;  // superseded
+    }
+    const auto* present = obj.if_contains(edit.key);
+    if (present == nullptr) {
+      appends = appends || !edit.remove;
+      continue;
+    }
+    if (edit.remove || !same_value(*present, edit.json, scratch) ||
+        key_occurrences(raw, edit.key) != 1) {
+      write_object_with_edits(out, obj, edits);
+      return;
+    }
+  }
+  if (!appends) {
+    out.append(raw);
+    return;
+  }
+  out.append(raw.substr(0, close));
+  bool first = obj.empty();
+  for (std::size_t i = 0; i < edits.size(); ++i) {
+    const auto& edit = edits[i];
+    if (edit.remove || last_edit_for(edits, edit.key) != static_cast<int>(i) ||
+        obj.contains(edit.key)) {
+      continue;
+    }
+    if (!first) {
+      out.push_back(',');
+    }
+    first = false;
+    write_string(out, edit.key);
+    out.push_back(':');
+    out.append(edit.json);
+  }
+  out.append(raw.substr(close));
+}
 
 void write_object_with_edits(std::string& out, const boost::json::object& obj,
                              std::span<const field_edit> edits) {

@@ -30,4 +30,13 @@ struct field_edit {
 void write_object_with_edits(std::string& out, const boost::json::object& obj,
                              std::span<const field_edit> edits);
 
+/// The same result for an upstream, written from `raw`, the text `obj` was parsed from, when the
+/// edits allow: when no edit changes a key the client sent (an erase of an absent key, or a set
+/// to the value the key already has, are no change), the client's bytes go out as they came and
+/// new keys are appended before the closing brace. A key left alone this way must appear once in
+/// `raw`, so that a duplicated key cannot show the upstream another value than the one checked.
+/// Otherwise, or when `raw` is empty, it falls back to write_object_with_edits.
+void write_edited_object(std::string& out, std::string_view raw, const boost::json::object& obj,
+                         std::span<const field_edit> edits);
+
 }  // namespace aiproxy::json

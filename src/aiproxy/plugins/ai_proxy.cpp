@@ -372,7 +372,8 @@ asio::awaitable<std::optional<attempt_failure>> attempt_target(
     ai.azure_api_version = model_cfg.options.azure_api_version;
   }
 
-  const providers::client_request creq{p.parsed.as_object(), d.head().headers, d.head().query};
+  const providers::client_request creq{p.parsed.as_object(), d.head().headers, d.head().query,
+                                       p.body};
   // Ids and timestamps for providers whose responses carry none (OpenAI-compatible ones do).
   std::string response_id;
   std::int64_t created = 0;

@@ -253,8 +253,8 @@ result<upstream_request> openai_compatible_provider::to_upstream(const client_re
     json::write_string(v, body_auth->value);
     edits.push_back(json::field_edit::set(body_auth->name, std::move(v)));
   }
-  out.body.reserve(2048);
-  json::write_object_with_edits(out.body, req.body, edits);
+  out.body.reserve(req.raw.empty() ? 2048 : req.raw.size() + 128);
+  json::write_edited_object(out.body, req.raw, req.body, edits);
 
   out.method = "POST";
   out.scheme = ep->scheme;

@@ -24,6 +24,9 @@ struct client_request {
   const boost::json::object& body;
   const header_list& headers;
   std::string_view query;  // raw query string, without '?'
+  /// The text `body` was parsed from, when the caller has it: a translator that only adds
+  /// fields may send it as it came (json::write_edited_object). Empty: always rewritten.
+  std::string_view raw = {};
 };
 
 /// Where and how this call goes: the plugin config with templates already resolved.

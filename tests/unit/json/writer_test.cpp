@@ -101,5 +101,61 @@ TEST(rewrite, escapes_keys) {
   EXPECT_EQ(out, R"({"we\"ird":1})");
 }
 
+/// write_edited_object on `raw` (parsed here) with `edits`.
+std::string edited(std::string_view raw, std::span<const field_edit> edits) {
+  const auto body = boost::json::parse(raw);
+  std::string out;
+  write_edited_object(out, raw, body.as_object(), edits);
+  return out;
+}
+
+TEST(rewrite_raw, keeps_the_clients_bytes_when_nothing_changes) {
+  const std::string_view raw = "{ \"model\" : \"gpt-4o\",\n \"messages\": [] }\n";
+  const std::array edits = {field_edit::set("model", R"("gpt-4o")"),
+                            field_edit::erase("stream_options")};
+  EXPECT_EQ(edited(raw, edits), raw);
+}
+
+TEST(rewrite_raw, appends_new_keys_before_the_closing_brace) {
+  const std::array edits = {field_edit::set("model", R"("m")"), field_edit::set("stream", "false"),
+                            field_edit::erase("absent")};
+  EXPECT_EQ(edited("{\"model\":\"m\", \"n\": 1 } ", edits),
+            "{\"model\":\"m\", \"n\": 1 ,\"stream\":false} ");
+  const std::array only_new = {field_edit::set("a", "1"), field_edit::set("b", "2")};
+  EXPECT_EQ(edited("{ }", only_new), R"({ "a":1,"b":2})");
+}
+
+TEST(rewrite_raw, a_changed_or_removed_key_rewrites_the_object) {
+  const std::array change = {field_edit::set("model", R"("other")")};
+  EXPECT_EQ(edited("{ \"model\" : \"gpt-4o\" }", change), R"({"model":"other"})");
+  const std::array remove = {field_edit::erase("stream_options")};
+  EXPECT_EQ(edited(R"({"a":1, "stream_options":{}})", remove), R"({"a":1})");
+  // Objects and arrays are never compared: a set on one rewrites.
+  const std::array obj = {field_edit::set("o", "{}")};
+  EXPECT_EQ(edited(R"({"o": {}})", obj), R"({"o":{}})");
+}
+
+TEST(rewrite_raw, a_duplicated_or_escaped_key_rewrites_the_object) {
+  // The parse keeps the last "model"; the upstream must not see the first one.
+  const std::array edits = {field_edit::set("model", R"("gpt-4o")")};
+  EXPECT_EQ(edited(R"({"model":"cheap", "model":"gpt-4o"})", edits), R"({"model":"gpt-4o"})");
+  // A key written with an escape is not found in the raw text: rewritten, never guessed.
+  EXPECT_EQ(edited(R"({"mod\u0065l":"gpt-4o"})", edits), R"({"model":"gpt-4o"})");
+  // The same key nested elsewhere counts too (it cannot be told from a duplicate cheaply).
+  EXPECT_EQ(edited(R"({"model":"gpt-4o","t":{"model":1}})", edits),
+            R"({"model":"gpt-4o","t":{"model":1}})");
+  // A value equal to the key's name is not a key.
+  EXPECT_EQ(edited(R"({"model":"gpt-4o","role":"model"})", edits),
+            R"({"model":"gpt-4o","role":"model"})");
+}
+
+TEST(rewrite_raw, empty_raw_falls_back_to_a_full_write) {
+  const auto body = boost::json::parse(R"({"a": 1})");
+  std::string out;
+  const std::array edits = {field_edit::set("b", "2")};
+  write_edited_object(out, {}, body.as_object(), edits);
+  EXPECT_EQ(out, R"({"a":1,"b":2})");
+}
+
 }  // namespace
 }  // namespace aiproxy::json
