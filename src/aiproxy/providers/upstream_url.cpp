@@ -8,6 +8,10 @@
 #include <boost/url/url_view.hpp>
 
 #include <algorithm>
+#include <functional>
+#include <optional>
+#include <unordered_map>
+#include <utility>
 
 namespace aiproxy::providers {
 
@@ -84,7 +88,18 @@ std::string endpoint::target() const {
   return t;
 }
 
-result<void> apply_upstream_url(endpoint& ep, std::string_view upstream_url) {
+namespace {
+
+/// What an upstream_url says, parsed once.
+struct parsed_upstream_url {
+  bool https = true;
+  std::string host;
+  std::uint16_t port = 443;
+  std::string path;  // collapsed; empty when the URL has no path (the provider's path stays)
+  std::vector<std::pair<std::string, std::optional<std::string>>> params;  // pinned, decoded
+};
+
+result<parsed_upstream_url> parse_upstream_url(std::string_view upstream_url) {
   auto parsed = boost::urls::parse_uri(upstream_url);
   if (!parsed) {
     return error::internal("model.options.upstream_url is not a valid URL");
@@ -97,29 +112,73 @@ result<void> apply_upstream_url(endpoint& ep, std::string_view upstream_url) {
   if (!u.has_authority() || u.encoded_host().empty()) {
     return error::internal("model.options.upstream_url has no host");
   }
-  std::uint16_t port = scheme == boost::urls::scheme::https ? 443 : 80;
+  parsed_upstream_url out;
+  out.https = scheme == boost::urls::scheme::https;
+  out.port = out.https ? 443 : 80;
   if (u.has_port() && !u.port().empty()) {
     if (u.port_number() == 0) {
       return error::internal("model.options.upstream_url has an invalid port");
     }
-    port = u.port_number();
+    out.port = u.port_number();
   }
-  ep.scheme = std::string(scheme == boost::urls::scheme::https ? "https" : "http");
-  ep.host = u.host_address();
-  ep.port = port;
+  out.host = u.host_address();
   const std::string_view path = u.encoded_path();
   if (!path.empty() && path != "/") {
     // Collapse leading slashes (as Kong does) so the target stays origin-form.
     const auto first = path.find_first_not_of('/');
-    std::string collapsed(1, '/');
-    collapsed += path.substr(first == std::string_view::npos ? path.size() : first);
-    ep.path = std::move(collapsed);
+    out.path.assign(1, '/');
+    out.path += path.substr(first == std::string_view::npos ? path.size() : first);
   }
   if (u.has_query()) {
     for (const auto& p : u.params()) {
-      ep.query.set(p.key, p.has_value ? std::string_view(p.value) : std::string_view(),
-                   query_builder::origin::pinned);
+      out.params.emplace_back(std::string(p.key), p.has_value ? std::optional<std::string>(p.value)
+                                                              : std::optional<std::string>());
     }
+  }
+  return out;
+}
+
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+/// The parse of an upstream_url, memoised per thread: a configuration's URL is parsed on its
+/// first request instead of on every one. Templated URLs make new strings, so the memo is
+/// bounded (emptied when full).
+const result<parsed_upstream_url>& parse_upstream_url_memo(std::string_view upstream_url) {
+  constexpr std::size_t max_entries = 256;
+  thread_local std::unordered_map<std::string, result<parsed_upstream_url>, string_hash,
+                                  std::equal_to<>>
+      memo;
+  if (auto it = memo.find(upstream_url); it != memo.end()) {
+    return it->second;
+  }
+  if (memo.size() >= max_entries) {
+    memo.clear();
+  }
+  return memo.emplace(std::string(upstream_url), parse_upstream_url(upstream_url)).first->second;
+}
+
+}  // namespace
+
+result<void> apply_upstream_url(endpoint& ep, std::string_view upstream_url) {
+  const auto& parsed = parse_upstream_url_memo(upstream_url);
+  if (!parsed) {
+    return parsed.error();
+  }
+  const parsed_upstream_url& u = *parsed;
+  ep.scheme = u.https ? "https" : "http";
+  ep.host = u.host;
+  ep.port = u.port;
+  if (!u.path.empty()) {
+    ep.path = u.path;
+  }
+  for (const auto& [key, value] : u.params) {
+    ep.query.set(key, value ? std::string_view(*value) : std::string_view(),
+                 query_builder::origin::pinned);
   }
   return {};
 }

@@ -165,16 +165,43 @@ TEST(endpoint, upstream_url_rules) {
   EXPECT_EQ(target_of("http://h//x"), "http://h:80/x?a=1");
   EXPECT_EQ(target_of("http://h/x?a=2&b=3"), "http://h:80/x?a=2&b=3");  // pinned a wins
   EXPECT_EQ(target_of("http://[::1]:8080/v1/chat"), "http://::1:8080/v1/chat?a=1");
+  // A URL's parse is remembered per thread: the second use gives the same endpoint.
+  EXPECT_EQ(target_of("http://h/x?a=2&b=3"), "http://h:80/x?a=2&b=3");
+  EXPECT_EQ(target_of("http://h:9000/x/y"), "http://h:9000/x/y?a=1");
+}
+
+TEST(to_upstream, client_bytes_go_out_as_they_came_when_only_fields_are_added) {
+  const std::string raw =
+      "{ \"model\": \"gpt-4o\",\n  \"messages\": [{\"role\":\"user\", \"content\":\"x\"}] }";
+  const auto body = boost::json::parse(raw);
+  const header_list headers;
+  const auto conf = make_conf(provider_kind::openai, route_type::llm_v1_chat);
+  const target t{conf, conf.model.options, conf.model.name, false, false, 0, {}};
+  const client_request req{body.as_object(), headers, {}, raw};
+  auto up = provider_for(conf).to_upstream(req, t);
+  ASSERT_TRUE(up.has_value());
+  EXPECT_EQ(up->body, raw.substr(0, raw.size() - 1) + ",\"stream\":false}");
+
+  // A field that changes (here the model, from a template-free config that names another)
+  // makes the body rewritten: the client's value never reaches the upstream.
+  const auto other = make_conf(provider_kind::openai, route_type::llm_v1_chat, "gpt-4o-mini");
+  const target t2{other, other.model.options, other.model.name, false, false, 0, {}};
+  auto up2 = provider_for(other).to_upstream(req, t2);
+  ASSERT_TRUE(up2.has_value());
+  EXPECT_EQ(up2->body,
+            R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}],"stream":false})");
 }
 
 TEST(endpoint, bad_upstream_urls_are_configuration_errors) {
   call c{boost::json::parse(R"({"messages":[{"role":"user","content":"x"}]})"), {}, {}};
   auto conf = make_conf(provider_kind::openai, route_type::llm_v1_chat);
-  for (const auto* url : {"not a url", "ftp://h/x", "http:///x", "http://h:0/x", "/relative"}) {
-    conf.model.options.upstream_url = url;
-    auto up = c.run(conf);
-    ASSERT_FALSE(up.has_value()) << url;
-    EXPECT_EQ(up.error().status, 500) << url;
+  for (int round = 0; round < 2; ++round) {  // the second round reads the remembered parses
+    for (const auto* url : {"not a url", "ftp://h/x", "http:///x", "http://h:0/x", "/relative"}) {
+      conf.model.options.upstream_url = url;
+      auto up = c.run(conf);
+      ASSERT_FALSE(up.has_value()) << url;
+      EXPECT_EQ(up.error().status, 500) << url;
+    }
   }
 }
 
