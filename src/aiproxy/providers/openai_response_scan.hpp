@@ -15,7 +15,8 @@ struct openai_response_scan {
   bool has_payload = false;  // its top-level `payload_field` is an array
 };
 
-/// Scans `body`, which must be one valid JSON document (nullopt otherwise). `payload_field` is
+/// Scans `body`, which must be one valid JSON document (nullopt otherwise; invalid UTF-8 inside
+/// strings is let through). `payload_field` is
 /// "choices" or "data". Reads top-level `model` (non-empty string), the first string
 /// `choices[i].finish_reason`, and `usage` as json::read_openai_usage does.
 std::optional<openai_response_scan> scan_openai_response(std::string_view body,
