@@ -6,8 +6,8 @@ set -euo pipefail
 what="${1:-test}"
 
 build_pkgs=(g++ cmake ninja-build make pkg-config libboost1.81-dev libboost-json1.81-dev
-            libboost-url1.81-dev libssl-dev libyaml-cpp-dev libcli11-dev libhiredis-dev zlib1g-dev
-            ca-certificates)
+            libboost-url1.81-dev libssl-dev libyaml-cpp-dev libcli11-dev libhiredis-dev
+            libnghttp2-dev libjemalloc-dev zlib1g-dev ca-certificates)
 test_pkgs=(googletest libgtest-dev libgmock-dev libbenchmark-dev nodejs npm openssl curl clang-format
            redis-server)
 bench_pkgs=(wrk nginx-light procps util-linux)

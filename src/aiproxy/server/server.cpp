@@ -122,7 +122,9 @@ std::shared_ptr<const plugins::runtime_config> load(const std::string& path) {
 }
 
 struct worker {
-  asio::io_context ioc{1};
+  // One thread runs this context and every socket on it is used from that thread only, so the
+  // reactor's per-descriptor locks are turned off (posting from other threads stays safe).
+  asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::unique_ptr<tcp::acceptor> acceptor;
   std::unique_ptr<upstream::client> client;
   std::unique_ptr<upstream::identity_tokens> identity;
