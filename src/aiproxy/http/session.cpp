@@ -4,6 +4,8 @@
 
 #include "aiproxy/http/session.hpp"
 
+#include "aiproxy/http/h2_session.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -699,6 +701,31 @@ asio::awaitable<void> drain_unread(beast::tcp_stream& stream, const session_opti
   }
 }
 
+/// Reads the connection's first bytes until they either hold the whole HTTP/2 preface or differ
+/// from it (an HTTP/1.1 request line differs at its first byte, so it costs no extra read).
+/// Returns {is HTTP/2, the connection ended or timed out before that was known}.
+asio::awaitable<std::pair<bool, bool>> starts_with_h2_preface(beast::tcp_stream& stream,
+                                                              beast::flat_buffer& buffer,
+                                                              const session_options& options) {
+  stream.expires_after(options.header_timeout);
+  for (;;) {
+    const auto data = buffer.cdata();
+    const std::string_view got(static_cast<const char*>(data.data()), data.size());
+    const std::size_t n = std::min(got.size(), h2_preface.size());
+    if (got.substr(0, n) != h2_preface.substr(0, n)) {
+      co_return std::pair{false, false};
+    }
+    if (n == h2_preface.size()) {
+      co_return std::pair{true, false};
+    }
+    auto [ec, read] = co_await stream.async_read_some(buffer.prepare(8 * 1024), nothrow);
+    if (ec) {
+      co_return std::pair{false, true};
+    }
+    buffer.commit(read);
+  }
+}
+
 }  // namespace
 
 asio::awaitable<void> send_error(downstream& d, const error& e) {
@@ -735,6 +762,19 @@ asio::awaitable<void> run_session(asio::ip::tcp::socket socket, request_handler&
   buffer.reserve(8 * 1024);  // Beast reads at most the spare capacity: 512 bytes when empty
   std::string out_head;      // response heads, reused by every request on this connection
   out_head.reserve(1024);
+
+  if (options.http2) {
+    auto [h2, stopped] = co_await starts_with_h2_preface(stream, buffer, options);
+    if (h2) {
+      co_await run_h2_session(stream, buffer, handler, options, tracker, handle, client_address);
+    }
+    if (h2 || stopped) {
+      boost::system::error_code ignored;
+      stream.socket().close(ignored);
+      tracker.remove(handle);
+      co_return;
+    }
+  }
 
   bool cut = false;     // the last response is incomplete: reset the connection
   bool linger = false;  // the client may still be sending a body nobody read

@@ -32,6 +32,11 @@ struct session_options {
   /// still uploading, reads the answer instead of a reset.
   std::chrono::milliseconds linger_timeout{2000};
   std::uint64_t linger_max_bytes = 32ull * 1024 * 1024;
+  /// Serve HTTP/2 with prior knowledge (h2c) on the same port: a connection that opens with the
+  /// HTTP/2 preface is handed to the HTTP/2 session (h2_session.hpp).
+  bool http2 = true;
+  /// Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS).
+  std::uint32_t h2_max_concurrent_streams = 128;
 };
 
 /// The live connections of one worker thread (not thread-safe; used on that thread only).
