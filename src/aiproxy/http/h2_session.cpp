@@ -43,8 +43,6 @@ constexpr std::int32_t stream_window = 256 * 1024;
 constexpr std::int32_t connection_window = 1024 * 1024;
 /// At most this much of nghttp2's output goes into one socket write.
 constexpr std::size_t write_batch = 64 * 1024;
-/// How often a busy connection looks whether its worker began draining.
-constexpr std::chrono::milliseconds drain_poll{100};
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -205,8 +203,7 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
         write_signal_(stream.get_executor()),
         done_signal_(stream.get_executor()),
         write_deadline_(stream.get_executor()),
-        idle_timer_(stream.get_executor()),
-        drain_timer_(stream.get_executor()) {}
+        idle_timer_(stream.get_executor()) {}
 
   ~h2_connection() {
     if (session_ != nullptr) {
@@ -234,7 +231,6 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   void forget(std::int32_t id);
   void busy_changed();
   void check_drain();
-  void arm_drain_poll();
   void close_socket();
   std::shared_ptr<h2_stream> find(std::int32_t id) const {
     auto it = streams_.find(id);
@@ -266,7 +262,6 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   asio::steady_timer done_signal_;     // wakes run() when a task ends
   asio::steady_timer write_deadline_;  // a socket write that takes too long closes the socket
   asio::steady_timer idle_timer_;
-  asio::steady_timer drain_timer_;
   std::uint64_t idle_generation_ = 0;
   std::size_t tasks_ = 0;     // the writer and the running handlers
   std::size_t handlers_ = 0;  // running handlers
@@ -275,7 +270,6 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   bool finished_ = false;  // run() returned or is returning: late timers do nothing
   bool goaway_sent_ = false;
   bool busy_ = false;
-  bool drain_polling_ = false;
 };
 
 // ------------------------------------------------------------------------------------ stream
@@ -631,6 +625,13 @@ asio::awaitable<void> h2_connection::run(beast::flat_buffer& buffer) {
     co_return;
   }
   busy_changed();  // idle until the first stream: the idle timer runs
+  // A drain while streams are open: GOAWAY at once; they finish, new ones go elsewhere.
+  tracker_.on_drain(handle_, [weak = weak_from_this()] {
+    if (auto self = weak.lock(); self && !self->finished_) {
+      self->check_drain();
+      self->want_write();
+    }
+  });
   ++tasks_;
   asio::co_spawn(
       executor(), [self = shared_from_this()] { return self->write_loop(); }, asio::detached);
@@ -671,7 +672,6 @@ asio::awaitable<void> h2_connection::run(beast::flat_buffer& buffer) {
   finished_ = true;
   write_deadline_.cancel();
   idle_timer_.cancel();
-  drain_timer_.cancel();
   streams_.clear();
 }
 
@@ -782,7 +782,6 @@ void h2_connection::busy_changed() {
   tracker_.set_idle(handle_, !busy);
   if (busy) {
     idle_timer_.cancel();
-    arm_drain_poll();
     return;
   }
   check_drain();
@@ -795,27 +794,6 @@ void h2_connection::busy_changed() {
     // Idle too long: say goodbye (GOAWAY) and close once it is written.
     nghttp2_session_terminate_session(self->session_, NGHTTP2_NO_ERROR);
     self->want_write();
-  });
-}
-
-void h2_connection::arm_drain_poll() {
-  // The tracker closes idle connections when the worker drains, but tells busy ones only
-  // through draining(): look now and then while streams are open.
-  if (drain_polling_ || !busy_ || finished_ || dead_ || goaway_sent_) {
-    return;
-  }
-  drain_polling_ = true;
-  drain_timer_.expires_after(drain_poll);
-  drain_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
-    auto self = weak.lock();
-    if (!self || self->finished_) {
-      return;
-    }
-    self->drain_polling_ = false;
-    if (!ec) {
-      self->check_drain();
-    }
-    self->arm_drain_poll();
   });
 }
 

@@ -37,7 +37,7 @@ namespace bws = boost::beast::websocket;
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 session_tracker::handle session_tracker::add(std::function<void()> close) {
-  entries_.push_back(entry{std::move(close), true});
+  entries_.push_back(entry{std::move(close), true, {}});
   return std::prev(entries_.end());
 }
 
@@ -50,6 +50,8 @@ void session_tracker::begin_drain() {
   for (auto& e : entries_) {
     if (e.idle) {
       e.close();
+    } else if (e.drain) {
+      e.drain();
     }
   }
 }

@@ -45,14 +45,19 @@ class session_tracker {
   struct entry {
     std::function<void()> close;  // closes the socket, waking any pending operation
     bool idle = true;             // waiting for the next request head
+    /// Called when the worker begins draining while the connection is busy (an HTTP/2
+    /// connection then sends GOAWAY at once); empty: the connection looks at draining().
+    std::function<void()> drain;
   };
   using handle = std::list<entry>::iterator;
 
   handle add(std::function<void()> close);
   void remove(handle h);
   void set_idle(handle h, bool idle) { h->idle = idle; }
+  void on_drain(handle h, std::function<void()> drain) { h->drain = std::move(drain); }
 
-  /// Stop keeping connections alive: idle ones close now, busy ones after their response.
+  /// Stop keeping connections alive: idle ones close now, busy ones after their response (and
+  /// hear of it through their drain hook, if they set one).
   void begin_drain();
   /// Close every connection now (the drain deadline passed).
   void close_all();
