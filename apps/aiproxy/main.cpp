@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   aiproxy::server::server_options opts;
   std::string log_level = "info";
   std::string tls_verify = "true";
+  std::string http2 = "true";
   long long drain_ms = 30000;
 
   auto* run = app.add_subcommand("run", "Start the gateway on a configuration file");
@@ -77,6 +78,16 @@ int main(int argc, char** argv) {
       ->envname("AIPROXY_TLS_VERIFY")
       ->check(CLI::IsMember({"true", "false"}))
       ->capture_default_str();
+  run->add_option("--http2", http2,
+                  "Also serve HTTP/2 with prior knowledge (h2c) on the proxy port (true/false)")
+      ->envname("AIPROXY_HTTP2")
+      ->check(CLI::IsMember({"true", "false"}))
+      ->capture_default_str();
+  run->add_option("--http2-max-streams", opts.http2_max_streams,
+                  "Concurrent streams per HTTP/2 connection")
+      ->envname("AIPROXY_HTTP2_MAX_STREAMS")
+      ->check(CLI::Range(1u, 65535u))
+      ->capture_default_str();
   run->add_option("--ca-file", opts.ca_file, "Extra CA bundle (PEM) for upstream TLS")
       ->envname("AIPROXY_CA_FILE");
   run->add_option("--ready-file", opts.ready_file,
@@ -106,6 +117,7 @@ int main(int argc, char** argv) {
     }
     aiproxy::log::set_level(level);
     opts.tls_verify = tls_verify == "true";
+    opts.http2 = http2 == "true";
     opts.drain_timeout = std::chrono::milliseconds(drain_ms);
     try {
       return aiproxy::server::run(opts);

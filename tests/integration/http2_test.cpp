@@ -6,6 +6,7 @@
 #include "testlib/fake_upstream.hpp"
 #include "testlib/h2_client.hpp"
 #include "testlib/http_client.hpp"
+#include "testlib/raw_conn.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
@@ -100,6 +101,18 @@ TEST(http2, chat_and_streamed_chat_on_one_h2c_connection_and_http1_on_the_same_p
   auto res = h1.request("POST", "/v1/chat/completions", h, chat_body);
   EXPECT_EQ(res.status, 200) << res.body;
   EXPECT_EQ(res.body, good);
+}
+
+TEST(http2, http2_false_serves_http1_only) {
+  fake_upstream up;
+  up.on([&](const received_request&) { return action::json(200, "{}"); });
+  gateway gw(chat_config(up), {"--http2", "false"});
+  // The HTTP/2 preface is then just a malformed HTTP/1.1 request.
+  raw_conn c(gw.proxy_port());
+  c.send("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+  const std::string answer = c.read_to_eof();
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 400 ")) << answer;
+  EXPECT_TRUE(up.requests().empty());
 }
 
 }  // namespace

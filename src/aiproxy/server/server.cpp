@@ -233,6 +233,8 @@ int run(const server_options& options) {
   }
   const std::string access_log = options.access_log == "off" ? std::string() : options.access_log;
   http::session_options session_options;
+  session_options.http2 = options.http2;
+  session_options.h2_max_concurrent_streams = options.http2_max_streams;
 
   // Balancer state of ai-proxy-advanced instances, shared by every worker (and, with Redis, by
   // every gateway process: this one is named by host and pid).

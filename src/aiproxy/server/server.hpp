@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace aiproxy::server {
@@ -20,6 +21,8 @@ struct server_options {
   std::string ready_file;  // written with the bound addresses once listening
   bool tls_verify = true;  // upstream certificate and host name verification
   std::string ca_file;     // extra CA bundle for upstreams
+  bool http2 = true;       // serve h2c (HTTP/2 with prior knowledge) next to HTTP/1.1
+  std::uint32_t http2_max_streams = 128;  // concurrent streams per HTTP/2 connection
 };
 
 /// Runs until SIGTERM/SIGINT and the drain complete. Returns the process exit code. Throws
