@@ -6,6 +6,8 @@
 
 #include "aiproxy/http/h2_session.hpp"
 
+#include "aiproxy/http/message_rules.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -51,24 +53,6 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::string host_of(std::string_view authority) {
-  std::string host(authority);
-  if (auto at = host.rfind('@'); at != std::string::npos) {
-    host.erase(0, at + 1);
-  }
-  if (!host.empty() && host.front() == '[') {
-    auto end = host.find(']');
-    host = end == std::string::npos ? host : host.substr(0, end + 1);
-  } else if (auto colon = host.rfind(':'); colon != std::string::npos) {
-    host.resize(colon);
-  }
-  return lower(host);
-}
-
-bool bodyless_status(int status) {
-  return (status >= 100 && status < 200) || status == 204 || status == 304;
-}
-
 /// Fields HTTP/2 forbids or the session writes itself (RFC 9113 section 8.2.2).
 bool dropped_field(std::string_view name) {
   for (std::string_view f : {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
@@ -78,25 +62,6 @@ bool dropped_field(std::string_view name) {
     }
   }
   return false;
-}
-
-bool valid_name(std::string_view name) {
-  return !name.empty() && std::none_of(name.begin(), name.end(), [](unsigned char c) {
-    return c <= ' ' || c == ':' || c == 0x7f;
-  });
-}
-
-bool valid_value(std::string_view value) {
-  return std::none_of(value.begin(), value.end(),
-                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
-}
-
-std::string_view trim(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
-    v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
-    v.remove_suffix(1);
-  return v;
 }
 
 nghttp2_nv make_nv(const std::string& name, const std::string& value) {
@@ -412,11 +377,11 @@ result<void> h2_stream::submit(int status, const header_list& headers,
   names.emplace_back(":status");
   values.emplace_back(std::to_string(status));
   for (const auto& [name, value] : headers.fields()) {
-    if (dropped_field(name) || !valid_name(name) || !valid_value(value)) {
+    if (dropped_field(name) || !valid_field_name(name) || !valid_field_value(value)) {
       continue;
     }
     names.push_back(lower(name));
-    values.emplace_back(trim(value));
+    values.emplace_back(trim_field_value(value));
   }
   if (length) {
     names.emplace_back("content-length");
@@ -879,10 +844,10 @@ void h2_connection::request_complete(const std::shared_ptr<h2_stream>& s) {
   head.query = q == std::string_view::npos ? std::string() : std::string(target.substr(q + 1));
   // :authority stands for Host (RFC 9113 8.3.1); handlers that read the Host field find it.
   if (auto host = head.headers.get("host")) {
-    head.host = host_of(*host);
+    head.host = routing_host(*host);
   } else if (!head.host.empty()) {
     head.headers.add("host", head.host);
-    head.host = host_of(head.host);
+    head.host = routing_host(head.host);
   }
   s->spawned_ = true;
   ++handlers_;

@@ -5,6 +5,7 @@
 #include "aiproxy/http/session.hpp"
 
 #include "aiproxy/http/h2_session.hpp"
+#include "aiproxy/http/message_rules.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -65,20 +66,6 @@ void session_tracker::close_all() {
 
 namespace {
 
-std::string lower_host(std::string_view host_header) {
-  std::string host(host_header);
-  // Strip the port (keep IPv6 brackets intact).
-  if (!host.empty() && host.front() == '[') {
-    auto end = host.find(']');
-    host = end == std::string::npos ? host : host.substr(0, end + 1);
-  } else if (auto colon = host.rfind(':'); colon != std::string::npos) {
-    host.resize(colon);
-  }
-  std::transform(host.begin(), host.end(), host.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return host;
-}
-
 bool is_timeout(const boost::system::error_code& ec) {
   return ec == beast::error::timeout || ec == asio::error::timed_out;
 }
@@ -86,37 +73,10 @@ bool is_timeout(const boost::system::error_code& ec) {
 // Response heads are written by hand into one string (Beast's serializer walks a buffer sequence
 // per field and allocates every field separately); Beast still parses the requests.
 
-/// Statuses whose responses never carry a body (RFC 9110 sections 6.4.1, 15.3.5, 15.4.5).
-bool bodyless_status(int status) {
-  return (status >= 100 && status < 200) || status == 204 || status == 304;
-}
-
 /// Fields the session writes itself, from the message's framing and keep-alive state.
 bool session_field(std::string_view name) {
   return iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
          iequals(name, "connection");
-}
-
-/// A field name is a token: no separators, white space or control characters.
-bool valid_name(std::string_view name) {
-  return !name.empty() && std::none_of(name.begin(), name.end(), [](unsigned char c) {
-    return c <= ' ' || c == ':' || c == 0x7f;
-  });
-}
-
-/// A value without line breaks or NUL, so it cannot end the field or the head early.
-bool valid_value(std::string_view value) {
-  return std::none_of(value.begin(), value.end(),
-                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
-}
-
-/// The value without leading and trailing SP/HTAB (what Beast stored for a field).
-std::string_view trim(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
-    v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
-    v.remove_suffix(1);
-  return v;
 }
 
 /// Appends "HTTP/x.y NNN Reason\r\n", the handler's fields (minus the ones the session writes
@@ -135,12 +95,12 @@ void append_head(std::string& out, unsigned version, int status, const header_li
   out += bhttp::obsolete_reason(static_cast<bhttp::status>(status));
   out += "\r\n";
   for (const auto& [name, value] : headers.fields()) {
-    if (session_field(name) || !valid_name(name) || !valid_value(value)) {
+    if (session_field(name) || !valid_field_name(name) || !valid_field_value(value)) {
       continue;
     }
     out += name;
     out += ": ";
-    out += trim(value);
+    out += trim_field_value(value);
     out += "\r\n";
   }
   if (version >= 11 && !keep_alive) {
@@ -507,9 +467,9 @@ class session_downstream final : public downstream {
     s.set_option(bws::stream_base::decorator([&extra_headers](bws::response_type& res) {
       res.set(bhttp::field::server, "aiproxy");
       for (const auto& [name, value] : extra_headers.fields()) {
-        if (!session_field(name) && valid_name(name) && valid_value(value) &&
+        if (!session_field(name) && valid_field_name(name) && valid_field_value(value) &&
             !iequals(name, "upgrade") && !iequals(name, "sec-websocket-accept")) {
-          res.insert(name, trim(value));
+          res.insert(name, trim_field_value(value));
         }
       }
     }));
@@ -668,7 +628,7 @@ request_head make_head(const bhttp::request_parser<bhttp::string_body>& parser,
   for (const auto& field : req) {
     head.headers.add(field.name_string(), field.value());
   }
-  head.host = lower_host(req[bhttp::field::host]);
+  head.host = routing_host(req[bhttp::field::host]);
   head.client_address = client_address;
   return head;
 }
