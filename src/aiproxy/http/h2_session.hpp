@@ -20,12 +20,9 @@ inline constexpr std::string_view h2_preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n
 /// Serves an HTTP/2 connection whose first bytes (the preface included) are already in
 /// `buffer`. Returns when the connection ends: the client closed it, a protocol error, the idle
 /// timeout, or the tracker's drain (GOAWAY, then in-flight streams finish).
-boost::asio::awaitable<void> run_h2_session(boost::beast::tcp_stream& stream,
-                                            boost::beast::flat_buffer& buffer,
-                                            request_handler& handler,
-                                            const session_options& options,
-                                            session_tracker& tracker,
-                                            session_tracker::handle handle,
-                                            const std::string& client_address);
+boost::asio::awaitable<void> run_h2_session(
+    boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer, request_handler& handler,
+    const session_options& options, session_tracker& tracker, session_tracker::handle handle,
+    const std::string& client_address);
 
 }  // namespace aiproxy::http
