@@ -20,9 +20,6 @@ namespace {
 using config::provider_kind;
 using config::route_type;
 
-constexpr std::size_t max_part_header_bytes = 8 * 1024;
-constexpr std::size_t max_parts = 10000;
-
 constexpr std::string_view responses_roots[] = {"responses"};
 constexpr std::string_view files_roots[] = {"files"};
 constexpr std::string_view batches_roots[] = {"batches"};
@@ -189,30 +186,6 @@ std::vector<std::string_view> split_params(std::string_view s) {
   }
   out.push_back(trim_ws(s.substr(std::min(start, s.size()))));
   return out;
-}
-
-/// The form field name of a part whose headers are `headers` (CRLF-separated), unless the part
-/// is a file (it has a filename).
-std::optional<std::string> field_name_of(std::string_view headers) {
-  auto d = read_multipart_disposition(headers);
-  if (d.file) {
-    return std::nullopt;
-  }
-  return std::move(d.name);
-}
-
-/// Offset of the first delimiter line (`--boundary` at the start or after CRLF).
-std::optional<std::size_t> first_delimiter(std::string_view body, std::string_view delim) {
-  if (body.substr(0, delim.size()) == delim) {
-    return 0;
-  }
-  std::string crlf_delim = "\r\n";
-  crlf_delim += delim;
-  const auto p = body.find(crlf_delim);
-  if (p == std::string_view::npos) {
-    return std::nullopt;
-  }
-  return p + 2;
 }
 
 struct parse_arena {
@@ -454,91 +427,6 @@ multipart_disposition read_multipart_disposition(std::string_view headers) {
     }
     return out;
   }
-  return out;
-}
-
-multipart_field read_multipart_field(std::string_view body, std::string_view boundary,
-                                     std::string_view name, std::size_t max_value) {
-  multipart_field out;
-  if (boundary.empty()) {
-    out.malformed = true;
-    return out;
-  }
-  std::string delim = "--";
-  delim += boundary;
-  const std::string next_delim = "\r\n" + delim;
-  const auto first = first_delimiter(body, delim);
-  if (!first) {
-    out.malformed = true;
-    return out;
-  }
-  std::size_t pos = *first;
-  for (std::size_t parts = 0; parts < max_parts; ++parts) {
-    pos += delim.size();
-    if (body.substr(pos, 2) == "--") {
-      return out;  // the close delimiter: not found
-    }
-    while (pos < body.size() && (body[pos] == ' ' || body[pos] == '\t')) {
-      ++pos;  // transport padding
-    }
-    if (body.substr(pos, 2) != "\r\n") {
-      out.malformed = true;
-      return out;
-    }
-    pos += 2;
-    std::string_view headers;
-    std::size_t content = 0;
-    if (body.substr(pos, 2) == "\r\n") {
-      content = pos + 2;  // a part without headers
-    } else {
-      const std::string_view window = body.substr(pos, max_part_header_bytes);
-      const auto end = window.find("\r\n\r\n");
-      if (end == std::string_view::npos) {
-        out.malformed = window.size() < max_part_header_bytes;
-        return out;
-      }
-      headers = window.substr(0, end);
-      content = pos + end + 4;
-    }
-    const auto next = body.find(next_delim, content);
-    if (next == std::string_view::npos) {
-      out.malformed = true;
-      return out;
-    }
-    if (auto field = field_name_of(headers); field && *field == name) {
-      const auto len = next - content;
-      if (len <= max_value) {
-        out.value = std::string(body.substr(content, len));
-      }
-      return out;
-    }
-    pos = next + 2;
-  }
-  return out;
-}
-
-std::optional<std::string> multipart_with_field(std::string_view body, std::string_view boundary,
-                                                std::string_view name, std::string_view value) {
-  if (boundary.empty() || value.find_first_of("\r\n") != std::string_view::npos ||
-      name.find_first_of("\"\r\n\\") != std::string_view::npos) {
-    return std::nullopt;
-  }
-  std::string delim = "--";
-  delim += boundary;
-  const auto first = first_delimiter(body, delim);
-  if (!first) {
-    return std::nullopt;
-  }
-  std::string out;
-  out.reserve(body.size() + delim.size() + name.size() + value.size() + 64);
-  out.append(body.substr(0, *first));
-  out += delim;
-  out += "\r\nContent-Disposition: form-data; name=\"";
-  out += name;
-  out += "\"\r\n\r\n";
-  out += value;
-  out += "\r\n";
-  out.append(body.substr(*first));
   return out;
 }
 

@@ -2,9 +2,10 @@
 // The OpenAI API family beyond chat, completions and embeddings (responses, files, batches,
 // assistants/threads/vector stores, audio, images, videos) for providers openai and azure: where
 // a client's request goes upstream (path mapping, Azure's two URL surfaces, upstream_url), the
-// model checks of JSON and multipart bodies, a bounded multipart/form-data field reader, and the
-// usage these APIs report (Responses API, images, transcriptions) in whole bodies and SSE events.
-// Pure: no I/O, no Asio; bytes and JSON in, values out.
+// model checks of JSON bodies, the multipart boundary and part-disposition readers the upload
+// scanner (multipart_stream.hpp) uses, and the usage these APIs report (Responses API, images,
+// transcriptions) in whole bodies and SSE events. Pure: no I/O, no Asio; bytes and JSON in, values
+// out.
 
 #include "aiproxy/config/config.hpp"
 #include "aiproxy/core/error.hpp"
@@ -89,24 +90,6 @@ struct multipart_disposition {
 /// Reads the first Content-Disposition line of a part's headers (`form-data; name="x"`,
 /// quoted or not, `filename`/`filename*` making it a file). Empty for any other disposition.
 multipart_disposition read_multipart_disposition(std::string_view headers);
-
-/// What the field reader found.
-struct multipart_field {
-  std::optional<std::string> value;  // the first field `name`, when found and not too long
-  bool malformed = false;            // the body does not follow the multipart framing
-};
-
-/// Reads form field `name` from a whole multipart body with `boundary`. Bounded: values longer
-/// than `max_value` bytes, part headers longer than 8 KiB and more than 10000 parts end the
-/// search (value absent); the scan is linear in the body size.
-multipart_field read_multipart_field(std::string_view body, std::string_view boundary,
-                                     std::string_view name, std::size_t max_value = 1024);
-
-/// `body` with a text field `name` = `value` inserted as the first part (before the first
-/// delimiter, so a preamble stays a preamble). nullopt when `body` has no delimiter or `value`
-/// holds CR or LF.
-std::optional<std::string> multipart_with_field(std::string_view body, std::string_view boundary,
-                                                std::string_view name, std::string_view value);
 
 // ---------------------------------------------------------------- usage
 

@@ -274,16 +274,6 @@ TEST(ApiFamilyPaths, UpstreamUrl) {
 
 // ---------------------------------------------------------------- multipart
 
-std::string form(std::string_view boundary) {
-  std::string b(boundary);
-  return "preamble\r\n--" + b +
-         "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n"
-         "Content-Type: audio/wav\r\n\r\nRIFF--" +
-         b + "x\r\n-- fake\r\nname=\"model\"\r\n\r\n--" + b +
-         "\r\ncontent-disposition: form-data; name=model\r\n\r\nwhisper-1\r\n--" + b +
-         "\r\nContent-Disposition: form-data; name=\"language\"\r\n\r\nen\r\n--" + b + "--\r\n";
-}
-
 TEST(ApiFamilyMultipart, Boundary) {
   EXPECT_EQ(multipart_boundary("multipart/form-data; boundary=abc").value_or(""), "abc");
   EXPECT_EQ(multipart_boundary("Multipart/Form-Data;charset=x; BOUNDARY=\"a;b c\"").value_or(""),
@@ -291,66 +281,6 @@ TEST(ApiFamilyMultipart, Boundary) {
   EXPECT_FALSE(multipart_boundary("application/json"));
   EXPECT_FALSE(multipart_boundary("multipart/form-data"));
   EXPECT_FALSE(multipart_boundary("multipart/form-data; boundary=" + std::string(71, 'a')));
-}
-
-TEST(ApiFamilyMultipart, ReadsAFieldPastLookalikesInFileContent) {
-  const auto body = form("XyZ");
-  auto f = read_multipart_field(body, "XyZ", "model");
-  EXPECT_FALSE(f.malformed);
-  EXPECT_EQ(f.value.value_or("?"), "whisper-1");
-  EXPECT_EQ(read_multipart_field(body, "XyZ", "language").value.value_or("?"), "en");
-  // A file part is never a field, even with the right name.
-  EXPECT_FALSE(read_multipart_field(body, "XyZ", "file").value);
-  f = read_multipart_field(body, "XyZ", "temperature");
-  EXPECT_FALSE(f.value);
-  EXPECT_FALSE(f.malformed);
-  // A boundary that is a prefix of the real one does not split parts.
-  EXPECT_TRUE(read_multipart_field(body, "Xy", "model").malformed);
-}
-
-TEST(ApiFamilyMultipart, BoundedAndMalformedInput) {
-  // Value over the limit: absent, not truncated.
-  const std::string big = "--b\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\n" +
-                          std::string(5000, 'm') + "\r\n--b--\r\n";
-  auto f = read_multipart_field(big, "b", "model", 1024);
-  EXPECT_FALSE(f.value);
-  EXPECT_FALSE(f.malformed);
-  // Endless part headers stop at 8 KiB.
-  const std::string endless = "--b\r\n" + std::string(100000, 'h');
-  f = read_multipart_field(endless, "b", "model");
-  EXPECT_FALSE(f.value);
-  // No delimiter, no final delimiter, garbage after the delimiter.
-  EXPECT_TRUE(read_multipart_field("just text", "b", "model").malformed);
-  EXPECT_TRUE(read_multipart_field("--b\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nx",
-                                   "b", "model")
-                  .malformed);
-  EXPECT_TRUE(read_multipart_field("--bjunk", "b", "model").malformed);
-  // Very many empty parts: the scan gives up without a value.
-  std::string many;
-  for (int i = 0; i < 20000; ++i) {
-    many += "--b\r\n\r\n\r\n";
-  }
-  many += "--b\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nx\r\n--b--";
-  EXPECT_FALSE(read_multipart_field(many, "b", "model").value);
-  // A part without headers, then the field.
-  EXPECT_EQ(read_multipart_field(
-                "--b\r\n\r\nanon\r\n--b\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\n"
-                "m1\r\n--b--",
-                "b", "model")
-                .value.value_or("?"),
-            "m1");
-}
-
-TEST(ApiFamilyMultipart, AddsAFieldBeforeTheFirstPart) {
-  const auto body = form("XyZ");
-  auto with = multipart_with_field(body, "XyZ", "prompt", "a cat");
-  ASSERT_TRUE(with);
-  EXPECT_EQ(with->rfind("preamble\r\n--XyZ\r\nContent-Disposition: form-data; name=\"prompt\"", 0),
-            0u);
-  EXPECT_EQ(read_multipart_field(*with, "XyZ", "prompt").value.value_or("?"), "a cat");
-  EXPECT_EQ(read_multipart_field(*with, "XyZ", "model").value.value_or("?"), "whisper-1");
-  EXPECT_FALSE(multipart_with_field(body, "XyZ", "model", "bad\r\nvalue"));
-  EXPECT_FALSE(multipart_with_field("no parts", "XyZ", "model", "m"));
 }
 
 // ---------------------------------------------------------------- usage
