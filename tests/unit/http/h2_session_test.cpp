@@ -5,6 +5,7 @@
 // the worker's drain. Touches only its own sockets and io thread.
 
 #include "aiproxy/http/session.hpp"
+#include "session_server.hpp"
 #include "testlib/h2_client.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -164,66 +165,16 @@ class scripted_handler final : public request_handler {
   script_state& s_;
 };
 
+/// The script's shared state, built before the server whose handler refers to it.
+struct script_holder {
+  script_state state;
+};
+
 /// run_session on 127.0.0.1:0, on its own io thread.
-class h2_server {
+class h2_server : public script_holder, public test::session_server<scripted_handler> {
  public:
   explicit h2_server(session_options options = {})
-      : handler_(state),
-        options_(options),
-        acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
-    port_ = acceptor_.local_endpoint().port();
-    asio::co_spawn(ioc_, accept_loop(), asio::detached);
-    thread_ = std::thread([this] { ioc_.run(); });
-  }
-  ~h2_server() {
-    ioc_.stop();
-    thread_.join();
-  }
-  std::uint16_t port() const { return port_; }
-  void begin_drain() {
-    asio::post(ioc_, [this] { tracker_.begin_drain(); });
-  }
-  void close_all() {
-    asio::post(ioc_, [this] { tracker_.close_all(); });
-  }
-  /// Connections the tracker still holds (asked on the server thread).
-  std::size_t connections() {
-    std::promise<std::size_t> p;
-    asio::post(ioc_, [&] { p.set_value(tracker_.size()); });
-    return p.get_future().get();
-  }
-  /// True once every session returned (their connections left the tracker), within 5 s.
-  bool all_sessions_ended() {
-    for (int i = 0; i < 500; ++i) {
-      if (connections() == 0) {
-        return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  }
-
-  script_state state;
-
- private:
-  asio::awaitable<void> accept_loop() {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor_.async_accept(nothrow);
-      if (ec) {
-        co_return;
-      }
-      asio::co_spawn(ioc_, run_session(std::move(socket), handler_, options_, tracker_),
-                     asio::detached);
-    }
-  }
-
-  scripted_handler handler_;
-  session_options options_;
-  session_tracker tracker_;
-  asio::io_context ioc_;
-  asio::ip::tcp::acceptor acceptor_;
-  std::uint16_t port_ = 0;
-  std::thread thread_;
+      : test::session_server<scripted_handler>(std::move(options), state) {}
 };
 
 TEST(h2_session, get_builds_the_head_from_pseudo_headers_and_filters_response_fields) {

@@ -4,6 +4,7 @@
 // client waiting for `100 Continue` gets it. Touches only its own sockets and io thread.
 
 #include "aiproxy/http/session.hpp"
+#include "session_server.hpp"
 #include "testlib/raw_conn.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -58,39 +59,7 @@ class echo_parts_handler final : public request_handler {
   }
 };
 
-class body_server {
- public:
-  body_server() : acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
-    port_ = acceptor_.local_endpoint().port();
-    asio::co_spawn(ioc_, accept_loop(), asio::detached);
-    thread_ = std::thread([this] { ioc_.run(); });
-  }
-  ~body_server() {
-    ioc_.stop();
-    thread_.join();
-  }
-  std::uint16_t port() const { return port_; }
-
- private:
-  asio::awaitable<void> accept_loop() {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
-      if (ec) {
-        co_return;
-      }
-      asio::co_spawn(ioc_, run_session(std::move(socket), handler_, options_, tracker_),
-                     asio::detached);
-    }
-  }
-
-  echo_parts_handler handler_;
-  session_options options_;
-  session_tracker tracker_;
-  asio::io_context ioc_;
-  asio::ip::tcp::acceptor acceptor_;
-  std::uint16_t port_ = 0;
-  std::thread thread_;
-};
+using body_server = test::session_server<echo_parts_handler>;
 
 using testlib::raw_conn;
 

@@ -5,6 +5,7 @@
 // own sockets and io thread.
 
 #include "aiproxy/http/session.hpp"
+#include "session_server.hpp"
 #include "testlib/raw_conn.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -84,40 +85,7 @@ class scripted_handler final : public request_handler {
   }
 };
 
-/// run_session on 127.0.0.1:0, on its own io thread.
-class session_server {
- public:
-  session_server() : acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
-    port_ = acceptor_.local_endpoint().port();
-    asio::co_spawn(ioc_, accept_loop(), asio::detached);
-    thread_ = std::thread([this] { ioc_.run(); });
-  }
-  ~session_server() {
-    ioc_.stop();
-    thread_.join();
-  }
-  std::uint16_t port() const { return port_; }
-
- private:
-  asio::awaitable<void> accept_loop() {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
-      if (ec) {
-        co_return;
-      }
-      asio::co_spawn(ioc_, run_session(std::move(socket), handler_, options_, tracker_),
-                     asio::detached);
-    }
-  }
-
-  scripted_handler handler_;
-  session_options options_;
-  session_tracker tracker_;
-  asio::io_context ioc_;
-  asio::ip::tcp::acceptor acceptor_;
-  std::uint16_t port_ = 0;
-  std::thread thread_;
-};
+using head_server = test::session_server<scripted_handler>;
 
 using testlib::raw_conn;
 
@@ -128,7 +96,7 @@ std::string get(std::string_view method, std::string_view path, std::string_view
 
 class session_head_test : public ::testing::Test {
  protected:
-  session_server server;
+  head_server server;
 };
 
 TEST_F(session_head_test, head_response_keeps_content_length_and_sends_no_body) {

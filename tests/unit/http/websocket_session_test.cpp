@@ -5,6 +5,7 @@
 // (the drain deadline) ending an open WebSocket. Touches only its own sockets and io thread.
 
 #include "aiproxy/http/session.hpp"
+#include "session_server.hpp"
 #include "testlib/raw_conn.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -102,53 +103,18 @@ class ws_handler final : public request_handler {
   std::vector<std::string> notes_;
 };
 
+session_options ws_options(std::chrono::milliseconds close_timeout) {
+  session_options o;
+  o.max_websocket_message_bytes = 64;
+  o.websocket_close_timeout = close_timeout;
+  return o;
+}
+
 /// run_session on 127.0.0.1:0, on its own io thread; messages over 64 bytes are refused.
-class ws_server {
+class ws_server : public test::session_server<ws_handler> {
  public:
   explicit ws_server(std::chrono::milliseconds close_timeout = std::chrono::milliseconds(5000))
-      : acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
-    options_.max_websocket_message_bytes = 64;
-    options_.websocket_close_timeout = close_timeout;
-    port_ = acceptor_.local_endpoint().port();
-    asio::co_spawn(ioc_, accept_loop(), asio::detached);
-    thread_ = std::thread([this] { ioc_.run(); });
-  }
-  ~ws_server() {
-    ioc_.stop();
-    thread_.join();
-  }
-  std::uint16_t port() const { return port_; }
-  ws_handler& handler() { return handler_; }
-
-  /// The tracker's close_all on the io thread (what the drain deadline does); waits for it.
-  void close_all() {
-    std::promise<void> done;
-    asio::post(ioc_, [&] {
-      tracker_.close_all();
-      done.set_value();
-    });
-    done.get_future().wait();
-  }
-
- private:
-  asio::awaitable<void> accept_loop() {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
-      if (ec) {
-        co_return;
-      }
-      asio::co_spawn(ioc_, run_session(std::move(socket), handler_, options_, tracker_),
-                     asio::detached);
-    }
-  }
-
-  ws_handler handler_;
-  session_options options_;
-  session_tracker tracker_;
-  asio::io_context ioc_;
-  asio::ip::tcp::acceptor acceptor_;
-  std::uint16_t port_ = 0;
-  std::thread thread_;
+      : test::session_server<ws_handler>(ws_options(close_timeout)) {}
 };
 
 using testlib::raw_conn;
