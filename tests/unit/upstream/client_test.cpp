@@ -2,6 +2,7 @@
 // connections, every failure mapped to 502/504, streamed and compressed bodies, TLS checks.
 
 #include "aiproxy/upstream/client.hpp"
+#include "run_coroutine.hpp"
 
 #include "testlib/fake_upstream.hpp"
 
@@ -32,22 +33,7 @@ using testlib::fake_upstream;
 using testlib::fake_upstream_options;
 using testlib::received_request;
 
-/// Runs one coroutine on `ioc` to completion and returns its value.
-template <class T>
-T run(asio::io_context& ioc, asio::awaitable<T> a) {
-  std::optional<T> out;
-  std::exception_ptr failure;
-  asio::co_spawn(ioc, std::move(a), [&](std::exception_ptr e, T v) {
-    failure = e;
-    if (!e)
-      out.emplace(std::move(v));
-  });
-  ioc.restart();
-  ioc.run();
-  if (failure)
-    std::rethrow_exception(failure);
-  return std::move(*out);
-}
+using test::run;
 
 struct fetched {
   response_head head;

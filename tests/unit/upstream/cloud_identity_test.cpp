@@ -5,6 +5,7 @@
 
 #include "aiproxy/upstream/cloud_identity.hpp"
 #include "aiproxy/upstream/google_jwt.hpp"
+#include "run_coroutine.hpp"
 
 #include "testlib/fake_upstream.hpp"
 
@@ -447,22 +448,7 @@ TEST(cloud_identity, token_answers) {
 
 // ---------------------------------------------------------------- identity_tokens (fake server)
 
-/// Runs one coroutine on `ioc` to completion and returns its value.
-template <class T>
-T run(asio::io_context& ioc, asio::awaitable<T> a) {
-  std::optional<T> out;
-  std::exception_ptr failure;
-  asio::co_spawn(ioc, std::move(a), [&](std::exception_ptr e, T v) {
-    failure = e;
-    if (!e)
-      out.emplace(std::move(v));
-  });
-  ioc.restart();
-  ioc.run();
-  if (failure)
-    std::rethrow_exception(failure);
-  return std::move(*out);
-}
+using test::run;
 
 class identity_tokens_test : public ::testing::Test {
  protected:

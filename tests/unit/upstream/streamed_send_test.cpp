@@ -5,6 +5,7 @@
 // source that closes the connection with the body incomplete.
 
 #include "aiproxy/upstream/client.hpp"
+#include "run_coroutine.hpp"
 
 #include "testlib/fake_upstream.hpp"
 #include "testlib/upload_sink.hpp"
@@ -28,21 +29,7 @@ using testlib::upload_plan;
 using testlib::upload_record;
 using testlib::upload_sink;
 
-template <class T>
-T run(asio::io_context& ioc, asio::awaitable<T> a) {
-  std::optional<T> out;
-  std::exception_ptr failure;
-  asio::co_spawn(ioc, std::move(a), [&](std::exception_ptr e, T v) {
-    failure = e;
-    if (!e)
-      out.emplace(std::move(v));
-  });
-  ioc.restart();
-  ioc.run();
-  if (failure)
-    std::rethrow_exception(failure);
-  return std::move(*out);
-}
+using test::run;
 
 /// Yields `count` pieces of `piece` bytes each (byte i of the body is 'a' + i % 26), then the
 /// end; or fails with `failure` instead of piece number `fail_at`.
