@@ -703,15 +703,24 @@ constexpr std::size_t max_replay_bytes = 64 * 1024;
 
 }  // namespace
 
+/// Why `req` cannot be sent at all (a scheme other than http/https, or TLS that failed to set
+/// up), if so.
+std::optional<error> client::scheme_problem(const impl& s, const providers::upstream_request& req) {
+  if (req.scheme != "https" && req.scheme != "http") {
+    return error::internal("unsupported upstream scheme '" + req.scheme + "'");
+  }
+  if (req.scheme == "https" && s.tls_setup_error) {
+    return *s.tls_setup_error;
+  }
+  return std::nullopt;
+}
+
 asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
     const providers::upstream_request& req, const timeouts& t) {
   auto& s = *impl_;
-  const bool use_tls = req.scheme == "https";
-  if (!use_tls && req.scheme != "http") {
-    co_return error::internal("unsupported upstream scheme '" + req.scheme + "'");
+  if (auto problem = scheme_problem(s, req)) {
+    co_return *problem;
   }
-  if (use_tls && s.tls_setup_error)
-    co_return *s.tls_setup_error;
 
   // The head and the body, written in one gather write. What Beast's prepare_payload wrote: a
   // length for any body, and for an empty one when the method defines a body (POST, PUT,
@@ -791,12 +800,9 @@ asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
 asio::awaitable<result<std::unique_ptr<exchange>>> client::send_streamed(
     const providers::upstream_request& req, body_source& body, const timeouts& t) {
   auto& s = *impl_;
-  const bool use_tls = req.scheme == "https";
-  if (!use_tls && req.scheme != "http") {
-    co_return error::internal("unsupported upstream scheme '" + req.scheme + "'");
+  if (auto problem = scheme_problem(s, req)) {
+    co_return *problem;
   }
-  if (use_tls && s.tls_setup_error)
-    co_return *s.tls_setup_error;
   if (req.method == "HEAD")
     co_return error::internal("a HEAD request has no body to stream");
 

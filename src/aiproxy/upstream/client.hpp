@@ -92,6 +92,7 @@ class client {
  private:
   friend class exchange;
   struct impl;
+  static std::optional<error> scheme_problem(const impl& s, const providers::upstream_request& req);
   std::unique_ptr<impl> impl_;
 };
 
