@@ -1,6 +1,7 @@
 // Object rewriting with top-level edits (see rewrite.hpp). Pure: no I/O.
 #include "aiproxy/json/rewrite.hpp"
 
+#include "aiproxy/json/text_scan.hpp"
 #include "aiproxy/json/writer.hpp"
 
 #include <boost/json/object.hpp>
@@ -17,34 +18,6 @@ int last_edit_for(std::span<const field_edit> edits, std::string_view key) {
     }
   }
   return -1;
-}
-
-/// How often `"key"` followed by optional white space and ':' occurs in `raw`, i.e. how often
-/// `key` is written as an object key at any depth (a quote inside a string value is always
-/// escaped, so these bytes cannot come from a value). Stops counting at 2.
-int key_occurrences(std::string_view raw, std::string_view key) {
-  int n = 0;
-  std::size_t from = 0;
-  while (n < 2) {
-    const auto at = raw.find(key, from);
-    if (at == std::string_view::npos) {
-      break;
-    }
-    from = at + 1;
-    const std::size_t end = at + key.size();
-    if (at == 0 || raw[at - 1] != '"' || end >= raw.size() || raw[end] != '"') {
-      continue;
-    }
-    std::size_t i = end + 1;
-    while (i < raw.size() &&
-           (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r')) {
-      ++i;
-    }
-    if (i < raw.size() && raw[i] == ':') {
-      ++n;
-    }
-  }
-  return n;
 }
 
 /// True when the edit leaves the client's value of a present key as it is.

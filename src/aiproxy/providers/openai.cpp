@@ -5,6 +5,7 @@
 #include "aiproxy/providers/openai_shapes.hpp"
 
 #include "aiproxy/json/rewrite.hpp"
+#include "aiproxy/json/text_scan.hpp"
 #include "aiproxy/json/usage_reader.hpp"
 #include "aiproxy/json/writer.hpp"
 #include "aiproxy/providers/auth.hpp"
@@ -354,25 +355,14 @@ class openai_stream_translator final : public stream_translator {
 
  private:
   /// Only chunks that can change what the gateway records or forwards are parsed: the first
-  /// one (model), any holding usage or a non-null finish_reason, and all of them when the text
+  /// one (model), any holding a non-null usage or finish_reason, and all of them when the text
   /// is collected for payload logging. The rest are forwarded byte for byte.
   bool needs_parse(std::string_view d) const noexcept {
-    if (collect_text_ || summary_.response_model.empty() || d.front() != '{' || d.back() != '}' ||
-        d.find("\"usage\"") != std::string_view::npos) {
-      return true;
-    }
-    constexpr std::string_view key = "\"finish_reason\"";
-    for (auto pos = d.find(key); pos != std::string_view::npos; pos = d.find(key, pos + 1)) {
-      auto p = d.find_first_not_of(" \t\r\n", pos + key.size());
-      if (p == std::string_view::npos || d[p] != ':') {
-        return true;
-      }
-      p = d.find_first_not_of(" \t\r\n", p + 1);
-      if (p == std::string_view::npos || d.substr(p, 4) != "null") {
-        return true;
-      }
-    }
-    return false;
+    // With stream_options.include_usage (which the gateway asks for), OpenAI writes
+    // "usage":null into every chunk: only a non-null usage needs reading.
+    return collect_text_ || summary_.response_model.empty() || d.front() != '{' ||
+           d.back() != '}' || !json::key_values_all_null(d, "usage") ||
+           !json::key_values_all_null(d, "finish_reason");
   }
 
   void collect(const boost::json::object& obj) {
