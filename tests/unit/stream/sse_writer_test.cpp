@@ -27,6 +27,12 @@ TEST(SseWriter, MultiLineDataBecomesSeveralDataLines) {
   EXPECT_EQ(out, "data: a\ndata: b\ndata: c\ndata: d\ndata: \n\n");
 }
 
+TEST(SseWriter, TheFirstLineBreakWinsWhicheverKindComesFirst) {
+  std::string out;
+  write_sse_data(out, "a\rb\nc\n\rd");
+  EXPECT_EQ(out, "data: a\ndata: b\ndata: c\ndata: \ndata: d\n\n");
+}
+
 TEST(SseWriter, EmptyData) {
   std::string out;
   write_sse_data(out, "");
