@@ -374,7 +374,9 @@ struct exchange::impl {
   response_head head;
   std::optional<stream::gzip_inflater> inflater;
   bool fed_inflater = false;
-  std::string scratch;  // compressed bytes on their way to the inflater
+  // Bytes on their way to `out` or the inflater, read_chunk_bytes long once used (left
+  // uninitialised: zero-filling 16 KiB per streamed response is wasted work).
+  std::unique_ptr<char[]> scratch;
   std::chrono::milliseconds read_timeout{};
   std::size_t max_header_bytes = 0;
   bool failed = false;
@@ -1007,17 +1009,17 @@ asio::awaitable<result<bool>> exchange::read_some(std::string& out) {
       out.resize(base + room);
       return out.data() + base;
     }
-    if (x.scratch.size() < read_chunk_bytes) {
-      x.scratch.resize(read_chunk_bytes);
+    if (!x.scratch) {
+      x.scratch = std::make_unique_for_overwrite<char[]>(read_chunk_bytes);
     }
-    return x.scratch.data();
+    return x.scratch.get();
   };
   // Keeps the `got` bytes that arrived (also on an error path).
   auto keep = [&](std::size_t base, std::size_t got) {
     if (direct) {
       out.resize(base + got);
     } else if (!x.inflater) {
-      out.append(x.scratch.data(), got);
+      out.append(x.scratch.get(), got);
     }
   };
   auto collect = [&](std::size_t base, std::size_t got) -> result<void> {
@@ -1028,7 +1030,7 @@ asio::awaitable<result<bool>> exchange::read_some(std::string& out) {
     if (got == 0)
       return {};
     x.fed_inflater = true;
-    if (auto r = x.inflater->feed(std::string_view(x.scratch.data(), got), out); !r) {
+    if (auto r = x.inflater->feed(std::string_view(x.scratch.get(), got), out); !r) {
       x.failed = true;
       x.conn->close();
       return error::bad_gateway("upstream " + x.where() +
