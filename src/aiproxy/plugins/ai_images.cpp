@@ -76,16 +76,12 @@ asio::awaitable<void> run_translated_images(http::downstream& d, const ai_proxy_
 
   // 2. Templates, only when the config has any.
   std::optional<config::model_config> templated;
-  if (conf.has_templates) {
-    request_template_source source(head, call.match);
-    auto resolved = config::resolve_model(conf.model, source);
-    if (!resolved) {
-      co_await f.fail(resolved.error());
-      co_return;
-    }
-    templated = std::move(*resolved);
+  auto model_conf = resolved_model(conf, head, call.match, templated);
+  if (!model_conf) {
+    co_await f.fail(model_conf.error());
+    co_return;
   }
-  const config::model_config& model_cfg = templated ? *templated : conf.model;
+  const config::model_config& model_cfg = **model_conf;
   ai.request_model = model_cfg.name;
 
   // 3. Body, within the route's limit (413 over it), as a JSON object.

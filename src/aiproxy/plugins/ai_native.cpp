@@ -129,16 +129,12 @@ boost::asio::awaitable<void> run_native(http::downstream& d, const ai_proxy_call
 
   // 2. Templates, only when the config has any.
   std::optional<config::model_config> templated;
-  if (conf.has_templates) {
-    request_template_source source(d.head(), call.match);
-    auto resolved = config::resolve_model(conf.model, source);
-    if (!resolved) {
-      co_await f.fail(resolved.error());
-      co_return;
-    }
-    templated = std::move(*resolved);
+  auto model_conf = resolved_model(conf, d.head(), call.match, templated);
+  if (!model_conf) {
+    co_await f.fail(model_conf.error());
+    co_return;
   }
-  const config::model_config& model_cfg = templated ? *templated : conf.model;
+  const config::model_config& model_cfg = **model_conf;
 
   // 3. Map the native request: operation, model, stream, upstream request with auth.
   const auto& head = d.head();

@@ -308,16 +308,12 @@ boost::asio::awaitable<void> run_passthrough(http::downstream& d, const ai_proxy
 
   // 1. Templates, only when the config has any.
   std::optional<config::model_config> templated;
-  if (conf.has_templates) {
-    request_template_source source(head, call.match);
-    auto resolved = config::resolve_model(conf.model, source);
-    if (!resolved) {
-      co_await f.fail(resolved.error());
-      co_return;
-    }
-    templated = std::move(*resolved);
+  auto model_conf = resolved_model(conf, head, call.match, templated);
+  if (!model_conf) {
+    co_await f.fail(model_conf.error());
+    co_return;
   }
-  const config::model_config& model_cfg = templated ? *templated : conf.model;
+  const config::model_config& model_cfg = **model_conf;
 
   // 2. Where the request goes.
   providers::api_family_request mreq;

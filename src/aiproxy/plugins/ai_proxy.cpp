@@ -347,15 +347,11 @@ asio::awaitable<std::optional<attempt_failure>> attempt_target(
 
   // 5. Templates, only when the config has any.
   std::optional<config::model_config> templated;
-  if (conf.has_templates) {
-    request_template_source source(d.head(), match);
-    auto resolved = config::resolve_model(conf.model, source);
-    if (!resolved) {
-      co_return refuse(resolved.error());
-    }
-    templated = std::move(*resolved);
+  auto model_conf = resolved_model(conf, d.head(), match, templated);
+  if (!model_conf) {
+    co_return refuse(model_conf.error());
   }
-  const config::model_config& model_cfg = templated ? *templated : conf.model;
+  const config::model_config& model_cfg = **model_conf;
 
   // 6. The model sent upstream. A balanced target with a configured model answers whatever
   // model the client named (the balancer chose the target, not the client).

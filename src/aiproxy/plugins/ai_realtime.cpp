@@ -265,15 +265,12 @@ boost::asio::awaitable<void> run_realtime(http::downstream& d, const ai_proxy_ca
   // 2. The model: the configured name (templates resolved) replaces the client's ?model=.
   request_template_source source(d.head(), call.match);
   std::optional<config::model_config> templated;
-  if (conf.has_templates) {
-    auto resolved = config::resolve_model(conf.model, source);
-    if (!resolved) {
-      co_await fail(resolved.error());
-      co_return;
-    }
-    templated = std::move(*resolved);
+  auto model_conf = resolved_model(conf, d.head(), call.match, templated);
+  if (!model_conf) {
+    co_await fail(model_conf.error());
+    co_return;
   }
-  const config::model_config& model_cfg = templated ? *templated : conf.model;
+  const config::model_config& model_cfg = **model_conf;
   const auto& opt = model_cfg.options;
   ai.request_model = !model_cfg.name.empty()
                          ? model_cfg.name

@@ -18,6 +18,22 @@ namespace aiproxy::plugins {
 
 namespace asio = boost::asio;
 
+result<const config::model_config*> resolved_model(const config::ai_proxy_config& conf,
+                                                   const http::request_head& head,
+                                                   const config::route_match& match,
+                                                   std::optional<config::model_config>& holder) {
+  if (!conf.has_templates) {
+    return &conf.model;
+  }
+  request_template_source source(head, match);
+  auto resolved = config::resolve_model(conf.model, source);
+  if (!resolved) {
+    return resolved.error();
+  }
+  holder = std::move(*resolved);
+  return &*holder;
+}
+
 request_template_source::request_template_source(const http::request_head& head,
                                                  const config::route_match& match)
     : head_(head), match_(match) {

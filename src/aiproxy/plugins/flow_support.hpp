@@ -47,6 +47,14 @@ class request_template_source final : public config::template_source {
   std::vector<std::pair<std::string, std::string>> query_;
 };
 
+/// The model configuration for this request: the configured one itself when it has no templates
+/// (nothing copied), else a copy with $(...) resolved, kept in `holder`. A template that cannot
+/// be resolved is the error.
+result<const config::model_config*> resolved_model(const config::ai_proxy_config& conf,
+                                                   const http::request_head& head,
+                                                   const config::route_match& match,
+                                                   std::optional<config::model_config>& holder);
+
 /// Upstream response headers the client gets: everything but framing, cookies and
 /// Content-Encoding (the body reaching the client is inflated), and Content-Type when the body is
 /// rewritten.
