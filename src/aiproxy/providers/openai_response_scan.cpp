@@ -63,7 +63,7 @@ constexpr bool is_counter(role r) {
 constexpr int max_depth = 32;
 
 /// The first '"', '\\' or control byte (< 0x20) in [p, end), or end.
-inline const char* find_special(const char* p, const char* end) {
+[[gnu::always_inline]] inline const char* find_special(const char* p, const char* end) {
 #if defined(__SSE2__)
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i backslash = _mm_set1_epi8('\\');
@@ -135,348 +135,329 @@ struct string_sink {
   void push_back(char c) { out.push_back(c); }
 };
 
+/// JSON's four whitespace bytes; everything above ' ' (nearly every byte the scan asks about) is
+/// decided by the first comparison.
+inline bool is_whitespace(char c) {
+  return static_cast<unsigned char>(c) <= ' ' && (c == ' ' || c == '\n' || c == '\r' || c == '\t');
+}
+
+/// The scan. Each step takes the position it starts at and returns the position after what it
+/// read, or nullptr when the body is not valid JSON.
 class scanner {
  public:
   scanner(std::string_view body, std::string_view payload_field)
-      : p_(body.data()), end_(body.data() + body.size()), payload_field_(payload_field) {}
+      : begin_(body.data()), end_(body.data() + body.size()), payload_field_(payload_field) {}
 
   std::optional<openai_response_scan> run() {
-    skip_whitespace();
-    if (p_ == end_) {
+    const char* p = skip_whitespace(begin_);
+    if (p == end_) {
       return std::nullopt;
     }
-    bool ok;
-    if (*p_ == '{') {
+    if (*p == '{') {
       result_.is_object = true;
-      ok = object(frame::root, 1);
+      p = object(p, frame::root, 1);
     } else {
-      ok = value(role::none, 0);
+      p = value(p, role::none, 0);
     }
-    if (!ok) {
-      return std::nullopt;
-    }
-    skip_whitespace();
-    if (p_ != end_) {
+    if (p == nullptr || skip_whitespace(p) != end_) {
       return std::nullopt;
     }
     return std::move(result_);
   }
 
  private:
-  void skip_whitespace() {
-    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) {
-      ++p_;
+  const char* skip_whitespace(const char* p) const {
+    while (p != end_ && is_whitespace(*p)) {
+      ++p;
     }
+    return p;
   }
 
-  /// One value at p_ (which may be end_). `depth` counts the containers around it.
-  bool value(role r, int depth) {
-    if (p_ == end_) {
-      return false;
-    }
-    switch (*p_) {
+  /// One value at p (before end_); `depth` counts the containers around it.
+  [[gnu::always_inline]] const char* value(const char* p, role r, int depth) {
+    switch (*p) {
+      case '"':
+        if (r == role::model || (r == role::finish_reason && !finish_set_)) {
+          return kept_string(p + 1, r);
+        }
+        return skip_string(p + 1);
       case '{':
-        return object(r == role::usage                ? frame::usage
+        return object(p,
+                      r == role::usage                ? frame::usage
                       : r == role::choice             ? frame::choice
                       : r == role::prompt_details     ? frame::prompt_details
                       : r == role::completion_details ? frame::completion_details
                                                       : frame::other,
                       depth + 1);
       case '[':
-        return array(r == role::choices ? frame::choices : frame::other, depth + 1);
-      case '"':
-        ++p_;
-        return string_value(r);
+        return array(p, r == role::choices ? frame::choices : frame::other, depth + 1);
       case 't':
-        return literal("true", 4);
+        return literal(p, "true", 4);
       case 'f':
-        return literal("false", 5);
+        return literal(p, "false", 5);
       case 'n':
-        return literal("null", 4);
-      case '-':
-      case '0':
-      case '1':
-      case '2':
-      case '3':
-      case '4':
-      case '5':
-      case '6':
-      case '7':
-      case '8':
-      case '9':
-        return number(r);
+        return literal(p, "null", 4);
       default:
-        return false;
+        return number(p, r);
     }
   }
 
-  bool literal(const char* text, std::size_t n) {
-    if (static_cast<std::size_t>(end_ - p_) < n || std::memcmp(p_, text, n) != 0) {
-      return false;
+  const char* literal(const char* p, const char* text, std::size_t n) const {
+    if (static_cast<std::size_t>(end_ - p) < n || std::memcmp(p, text, n) != 0) {
+      return nullptr;
     }
-    p_ += n;
-    return true;
+    return p + n;
   }
 
-  /// The object whose '{' is at p_.
-  bool object(frame f, int depth) {
+  /// The object whose '{' is at p.
+  const char* object(const char* p, frame f, int depth) {
     if (depth > max_depth) {
-      return false;
+      return nullptr;
     }
-    ++p_;
-    skip_whitespace();
-    if (p_ == end_) {
-      return false;
+    p = skip_whitespace(p + 1);
+    if (p == end_) {
+      return nullptr;
     }
-    if (*p_ == '}') {
-      ++p_;
-      end_object(f);
-      return true;
-    }
-    for (;;) {
-      if (*p_ != '"') {
-        return false;
-      }
-      ++p_;
-      role r = role::none;
-      if (f == frame::other) {
-        no_sink sink;
-        if (!skip_string(sink)) {
-          return false;
+    if (*p != '}') {
+      for (;;) {
+        if (*p != '"') {
+          return nullptr;
         }
-      } else if (!key(f, r)) {
-        return false;
-      }
-      skip_whitespace();
-      if (p_ == end_ || *p_ != ':') {
-        return false;
-      }
-      ++p_;
-      skip_whitespace();
-      if (payload_key_) {
-        payload_key_ = false;
-        if (p_ != end_ && *p_ == '[') {
+        role r = role::none;
+        bool payload = false;
+        p = f == frame::other ? skip_string(p + 1) : key(p + 1, f, r, payload);
+        if (p == nullptr) {
+          return nullptr;
+        }
+        if (p == end_ || *p != ':') {
+          p = skip_whitespace(p);
+          if (p == end_ || *p != ':') {
+            return nullptr;
+          }
+        }
+        p = skip_whitespace(p + 1);
+        if (p == end_) {
+          return nullptr;
+        }
+        if (payload && *p == '[') {
           result_.has_payload = true;
         }
-      }
-      if (!value(r, depth)) {
-        return false;
-      }
-      skip_whitespace();
-      if (p_ == end_) {
-        return false;
-      }
-      if (*p_ == ',') {
-        ++p_;
-        skip_whitespace();
-        if (p_ == end_) {
-          return false;
+        p = value(p, r, depth);
+        if (p == nullptr) {
+          return nullptr;
         }
-        continue;
+        if (p != end_ && is_whitespace(*p)) {
+          p = skip_whitespace(p);
+        }
+        if (p == end_) {
+          return nullptr;
+        }
+        if (*p == '}') {
+          break;
+        }
+        if (*p != ',') {
+          return nullptr;
+        }
+        p = skip_whitespace(p + 1);
+        if (p == end_) {
+          return nullptr;
+        }
       }
-      if (*p_ != '}') {
-        return false;
-      }
-      ++p_;
-      end_object(f);
-      return true;
     }
-  }
-
-  void end_object(frame f) {
     if (f == frame::usage) {
       finish_usage();
     }
+    return p + 1;
   }
 
-  /// The array whose '[' is at p_.
-  bool array(frame f, int depth) {
+  /// The array whose '[' is at p.
+  const char* array(const char* p, frame f, int depth) {
     if (depth > max_depth) {
-      return false;
+      return nullptr;
     }
-    ++p_;
-    skip_whitespace();
-    if (p_ == end_) {
-      return false;
+    p = skip_whitespace(p + 1);
+    if (p == end_) {
+      return nullptr;
     }
-    if (*p_ == ']') {
-      ++p_;
-      return true;
+    if (*p == ']') {
+      return p + 1;
     }
     const role element = f == frame::choices ? role::choice : role::none;
     for (;;) {
-      if (!value(element, depth)) {
-        return false;
+      p = value(p, element, depth);
+      if (p == nullptr) {
+        return nullptr;
       }
-      skip_whitespace();
-      if (p_ == end_) {
-        return false;
+      if (p != end_ && is_whitespace(*p)) {
+        p = skip_whitespace(p);
       }
-      if (*p_ == ',') {
-        ++p_;
-        skip_whitespace();
-        continue;
+      if (p == end_) {
+        return nullptr;
       }
-      if (*p_ != ']') {
-        return false;
+      if (*p == ']') {
+        return p + 1;
       }
-      ++p_;
-      return true;
+      if (*p != ',') {
+        return nullptr;
+      }
+      p = skip_whitespace(p + 1);
+      if (p == end_) {
+        return nullptr;
+      }
     }
   }
 
-  /// A key of an object the scan reads (p_ just past its opening quote): sets `r` to what its
-  /// value means. Keys without escapes are compared where they are.
-  bool key(frame f, role& r) {
-    const char* start = p_;
-    const char* stop = find_special(p_, end_);
-    std::string_view k;
+  /// A key of an object the scan reads, p just past its opening quote: sets what its value means.
+  /// Keys without escapes are compared where they are.
+  const char* key(const char* p, frame f, role& r, bool& payload) {
+    const char* stop = find_special(p, end_);
     if (stop != end_ && *stop == '"') {
-      k = std::string_view(start, static_cast<std::size_t>(stop - start));
-      p_ = stop + 1;
-    } else {
-      key_buffer_.clear();
-      string_sink sink{key_buffer_};
-      if (!skip_string(sink)) {
-        return false;
-      }
-      k = key_buffer_;
+      r = classify(f, std::string_view(p, static_cast<std::size_t>(stop - p)), payload);
+      return stop + 1;
     }
-    r = classify(f, k);
-    return true;
+    key_buffer_.clear();
+    string_sink sink{key_buffer_};
+    p = read_string(p, sink);
+    if (p != nullptr) {
+      r = classify(f, key_buffer_, payload);
+    }
+    return p;
   }
 
-  role classify(frame f, std::string_view k) {
+  [[gnu::always_inline]] role classify(frame f, std::string_view k, bool& payload) const {
+    // Sizes first: most keys are decided without looking at their bytes.
     switch (f) {
       case frame::root:
-        if (k == payload_field_) {
-          payload_key_ = true;
+        payload = k.size() == payload_field_.size() && k == payload_field_;
+        if (k.size() == 5) {
+          return k == "model" ? role::model : k == "usage" ? role::usage : role::none;
         }
-        if (k == "model") {
-          return role::model;
-        }
-        if (k == "choices") {
-          return role::choices;
-        }
-        if (k == "usage") {
-          return role::usage;
-        }
-        return role::none;
+        return k.size() == 7 && k == "choices" ? role::choices : role::none;
       case frame::choice:
-        return k == "finish_reason" ? role::finish_reason : role::none;
+        return k.size() == 13 && k == "finish_reason" ? role::finish_reason : role::none;
       case frame::usage:
-        if (k == "prompt_tokens") {
-          return role::prompt_tokens;
+        switch (k.size()) {
+          case 13:
+            return k == "prompt_tokens" ? role::prompt_tokens : role::none;
+          case 17:
+            return k == "completion_tokens" ? role::completion_tokens : role::none;
+          case 12:
+            return k == "total_tokens" ? role::total_tokens : role::none;
+          case 21:
+            return k == "prompt_tokens_details" ? role::prompt_details : role::none;
+          case 25:
+            return k == "completion_tokens_details" ? role::completion_details : role::none;
+          default:
+            return role::none;
         }
-        if (k == "completion_tokens") {
-          return role::completion_tokens;
-        }
-        if (k == "total_tokens") {
-          return role::total_tokens;
-        }
-        if (k == "prompt_tokens_details") {
-          return role::prompt_details;
-        }
-        if (k == "completion_tokens_details") {
-          return role::completion_details;
-        }
-        return role::none;
       case frame::prompt_details:
-        return k == "cached_tokens" ? role::cached_tokens : role::none;
+        return k.size() == 13 && k == "cached_tokens" ? role::cached_tokens : role::none;
       case frame::completion_details:
-        return k == "reasoning_tokens" ? role::reasoning_tokens : role::none;
+        return k.size() == 16 && k == "reasoning_tokens" ? role::reasoning_tokens : role::none;
       default:
         return role::none;
     }
   }
 
-  /// The rest of a string from p_ (just past its opening quote, or inside it after a complete
-  /// character), unescaped into `sink`; p_ ends just past the closing quote.
+  /// A string the scan does not keep, p just past its opening quote.
+  [[gnu::always_inline]] const char* skip_string(const char* p) const {
+    const char* stop = find_special(p, end_);
+    if (stop != end_ && *stop == '"') {
+      return stop + 1;
+    }
+    no_sink sink;
+    return read_string(p, sink);
+  }
+
+  /// The rest of a string from p (just past its opening quote, or after a whole character or
+  /// escape inside it), unescaped into `sink`.
   template <class Sink>
-  bool skip_string(Sink& sink) {
+  const char* read_string(const char* p, Sink& sink) const {
     for (;;) {
-      const char* stop = find_special(p_, end_);
+      const char* stop = find_special(p, end_);
       if (stop == end_) {
-        return false;
+        return nullptr;
       }
-      sink.append(p_, static_cast<std::size_t>(stop - p_));
-      p_ = stop + 1;
+      sink.append(p, static_cast<std::size_t>(stop - p));
       if (*stop == '"') {
-        return true;
+        return stop + 1;
       }
-      if (*stop != '\\' || !escape(sink)) {
-        return false;
+      if (*stop != '\\') {
+        return nullptr;  // a control character
+      }
+      p = escape(stop + 1, sink);
+      if (p == nullptr) {
+        return nullptr;
       }
     }
   }
 
-  /// One escape, p_ just past its backslash.
+  /// One escape, p just past its backslash.
   template <class Sink>
-  bool escape(Sink& sink) {
-    if (p_ == end_) {
-      return false;
+  const char* escape(const char* p, Sink& sink) const {
+    if (p == end_) {
+      return nullptr;
     }
-    const char c = *p_++;
-    switch (c) {
+    switch (*p) {
       case '"':
       case '\\':
       case '/':
-        sink.push_back(c);
-        return true;
+        sink.push_back(*p);
+        return p + 1;
       case 'b':
         sink.push_back('\b');
-        return true;
+        return p + 1;
       case 'f':
         sink.push_back('\f');
-        return true;
+        return p + 1;
       case 'n':
         sink.push_back('\n');
-        return true;
+        return p + 1;
       case 'r':
         sink.push_back('\r');
-        return true;
+        return p + 1;
       case 't':
         sink.push_back('\t');
-        return true;
+        return p + 1;
       case 'u':
         break;
       default:
-        return false;
+        return nullptr;
     }
     unsigned cp;
-    if (!hex4(cp)) {
-      return false;
+    p = hex4(p + 1, cp);
+    if (p == nullptr) {
+      return nullptr;
     }
     if (cp >= 0xd800 && cp <= 0xdfff) {
       // A high surrogate must be followed by an escaped low one; a lone low one is an error.
       unsigned low;
-      if (cp > 0xdbff || end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') {
-        return false;
+      if (cp > 0xdbff || end_ - p < 2 || p[0] != '\\' || p[1] != 'u') {
+        return nullptr;
       }
-      p_ += 2;
-      if (!hex4(low) || low < 0xdc00 || low > 0xdfff) {
-        return false;
+      p = hex4(p + 2, low);
+      if (p == nullptr || low < 0xdc00 || low > 0xdfff) {
+        return nullptr;
       }
       cp = ((cp - 0xd800) << 10) + (low - 0xdc00) + 0x10000;
     }
     append_utf8(sink, cp);
-    return true;
+    return p;
   }
 
-  bool hex4(unsigned& out) {
-    if (end_ - p_ < 4) {
-      return false;
+  const char* hex4(const char* p, unsigned& out) const {
+    if (end_ - p < 4) {
+      return nullptr;
     }
     out = 0;
     for (int i = 0; i < 4; ++i) {
-      const int d = hex_value(p_[i]);
+      const int d = hex_value(p[i]);
       if (d < 0) {
-        return false;
+        return nullptr;
       }
       out = (out << 4) | static_cast<unsigned>(d);
     }
-    p_ += 4;
-    return true;
+    return p + 4;
   }
 
   template <class Sink>
@@ -498,23 +479,19 @@ class scanner {
     }
   }
 
-  /// A string value, p_ just past its opening quote.
-  bool string_value(role r) {
-    const bool keep = r == role::model || (r == role::finish_reason && !finish_set_);
-    if (!keep) {
-      no_sink sink;
-      return skip_string(sink);
-    }
-    const char* start = p_;
-    const char* stop = find_special(p_, end_);
+  /// A string value the scan keeps (root.model, the first finish_reason), p just past its
+  /// opening quote.
+  const char* kept_string(const char* p, role r) {
     std::string text;
+    const char* stop = find_special(p, end_);
     if (stop != end_ && *stop == '"') {
-      text.assign(start, static_cast<std::size_t>(stop - start));
-      p_ = stop + 1;
+      text.assign(p, static_cast<std::size_t>(stop - p));
+      p = stop + 1;
     } else {
       string_sink sink{text};
-      if (!skip_string(sink)) {
-        return false;
+      p = read_string(p, sink);
+      if (p == nullptr) {
+        return nullptr;
       }
     }
     if (r == role::model) {
@@ -525,99 +502,97 @@ class scanner {
       result_.summary.finish_reason = std::move(text);
       finish_set_ = true;
     }
-    return true;
+    return p;
   }
 
-  /// A number at p_ (a '-' or a digit), checked against RFC 8259's grammar.
-  bool number(role r) {
-    const char* start = p_;
-    const bool negative = *p_ == '-';
-    if (negative) {
-      ++p_;
-      if (p_ == end_) {
-        return false;
-      }
+  /// A number at p, checked against RFC 8259's grammar (anything else at p is an error).
+  [[gnu::always_inline]] const char* number(const char* p, role r) {
+    const char* start = p;
+    const bool negative = *p == '-';
+    if (negative && ++p == end_) {
+      return nullptr;
     }
-    const char* digits = p_;
-    if (*p_ == '0') {
-      ++p_;
-    } else if (*p_ >= '1' && *p_ <= '9') {
-      ++p_;
-      while (p_ != end_ && is_digit(*p_)) {
-        ++p_;
+    const char* digits = p;
+    if (*p == '0') {
+      ++p;
+    } else if (*p >= '1' && *p <= '9') {
+      ++p;
+      while (p != end_ && is_digit(*p)) {
+        ++p;
       }
     } else {
-      return false;
+      return nullptr;
     }
-    const std::size_t int_digits = static_cast<std::size_t>(p_ - digits);
-    bool plain = int_digits <= 18;  // an integer that surely fits an int64
-    if (p_ != end_ && *p_ == '.') {
-      ++p_;
-      if (p_ == end_ || !is_digit(*p_)) {
-        return false;
+    const char* digits_end = p;
+    bool plain = p - digits <= 18;  // an integer that surely fits an int64
+    if (p != end_ && *p == '.') {
+      ++p;
+      if (p == end_ || !is_digit(*p)) {
+        return nullptr;
       }
-      while (p_ != end_ && is_digit(*p_)) {
-        ++p_;
+      while (p != end_ && is_digit(*p)) {
+        ++p;
       }
       plain = false;
     }
-    bool huge_exponent = false;
-    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
-      ++p_;
-      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) {
-        ++p_;
+    if (p != end_ && (*p == 'e' || *p == 'E')) {
+      ++p;
+      if (p != end_ && (*p == '+' || *p == '-')) {
+        ++p;
       }
-      if (p_ == end_ || !is_digit(*p_)) {
-        return false;
+      if (p == end_ || !is_digit(*p)) {
+        return nullptr;
       }
-      while (p_ != end_ && *p_ == '0') {
-        ++p_;
+      while (p != end_ && *p == '0') {
+        ++p;
       }
-      const char* significant = p_;
-      while (p_ != end_ && is_digit(*p_)) {
-        ++p_;
+      const char* significant = p;
+      while (p != end_ && is_digit(*p)) {
+        ++p;
       }
       // Boost.JSON rejects exponents (plus the digits it shifts by) beyond INT_MAX; below 1e9,
       // with fewer than 2^30 digits in the number, that cannot happen.
-      huge_exponent = p_ - significant > 9;
+      if (p - significant > 9) {
+        return boost_number(start, p, r);
+      }
       plain = false;
     }
-    if (huge_exponent || (p_ - start) >= (std::ptrdiff_t{1} << 30)) {
-      return boost_number(start, r);
+    if (p - start >= (std::ptrdiff_t{1} << 30)) {
+      return boost_number(start, p, r);
     }
     if (!is_counter(r)) {
-      return true;
+      return p;
     }
     if (!plain) {
-      return boost_number(start, r);
+      return boost_number(start, p, r);
     }
     std::int64_t v = 0;
-    for (const char* d = digits; d != p_; ++d) {
+    for (const char* d = digits; d != digits_end; ++d) {
       v = v * 10 + (*d - '0');
     }
     // "-0" is Boost.JSON's int64 0; other negative integers are not counts.
     if (!negative || v == 0) {
       count(r, v);
     }
-    return true;
+    return p;
   }
 
-  /// Reads the number token [start, p_) with Boost.JSON, which decides its value (and whether a
-  /// huge exponent is an error). Boost.JSON takes a different path for a number with fewer than
-  /// 33 bytes after its sign before the end of input, so the token is padded with spaces to what
-  /// follows it in the body, up to 64 bytes.
-  bool boost_number(const char* start, role r) {
-    const auto token = static_cast<std::size_t>(p_ - start);
+  /// Reads the number [start, stop) with Boost.JSON, which decides its value (and whether a huge
+  /// exponent is an error). Boost.JSON takes a different path for a number with fewer than 33
+  /// bytes after its sign before the end of input, so the number is padded with spaces to the
+  /// size of what follows it in the body, up to 64 bytes.
+  const char* boost_number(const char* start, const char* stop, role r) {
+    const auto token = static_cast<std::size_t>(stop - start);
     const auto rest = static_cast<std::size_t>(end_ - start);
     std::string text(start, token);
     text.resize(std::min(rest, std::max<std::size_t>(token, 64)), ' ');
     boost::system::error_code ec;
     const boost::json::value v = boost::json::parse(text, ec);
     if (ec) {
-      return false;
+      return nullptr;
     }
     if (!is_counter(r)) {
-      return true;
+      return stop;
     }
     if (v.is_int64()) {
       if (v.get_int64() >= 0) {
@@ -633,7 +608,7 @@ class scanner {
         count(r, static_cast<std::int64_t>(d));
       }
     }
-    return true;
+    return stop;
   }
 
   void count(role r, std::int64_t v) {
@@ -674,11 +649,10 @@ class scanner {
     has_prompt_ = has_completion_ = has_total_ = false;
   }
 
-  const char* p_;
-  const char* end_;
-  std::string_view payload_field_;
-  std::string key_buffer_;    // an escaped key, unescaped
-  bool payload_key_ = false;  // the last root key read is payload_field_
+  const char* const begin_;
+  const char* const end_;
+  const std::string_view payload_field_;
+  std::string key_buffer_;  // an escaped key, unescaped
   bool finish_set_ = false;
   json::usage usage_;
   bool has_prompt_ = false;
