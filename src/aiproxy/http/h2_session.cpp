@@ -156,7 +156,7 @@ class h2_stream final : public downstream {
 
 class h2_connection : public std::enable_shared_from_this<h2_connection> {
  public:
-  h2_connection(beast::tcp_stream& stream, request_handler& handler, const session_options& options,
+  h2_connection(net::timed_stream& stream, request_handler& handler, const session_options& options,
                 session_tracker& tracker, session_tracker::handle handle,
                 const std::string& client_address)
       : options_(options),
@@ -216,7 +216,7 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
 
   void request_complete(const std::shared_ptr<h2_stream>& s);
 
-  beast::tcp_stream& stream_;
+  net::timed_stream& stream_;
   request_handler& handler_;
   session_tracker& tracker_;
   session_tracker::handle handle_;
@@ -936,7 +936,7 @@ int h2_connection::on_stream_close(nghttp2_session*, std::int32_t id, std::uint3
 
 }  // namespace
 
-asio::awaitable<void> run_h2_session(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+asio::awaitable<void> run_h2_session(net::timed_stream& stream, beast::flat_buffer& buffer,
                                      request_handler& handler, const session_options& options,
                                      session_tracker& tracker, session_tracker::handle handle,
                                      const std::string& client_address) {

@@ -6,9 +6,9 @@
 // after this returns.
 
 #include "aiproxy/http/session.hpp"
+#include "aiproxy/net/timed_stream.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include <string>
 
@@ -21,7 +21,7 @@ inline constexpr std::string_view h2_preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n
 /// `buffer`. Returns when the connection ends: the client closed it, a protocol error, the idle
 /// timeout, or the tracker's drain (GOAWAY, then in-flight streams finish).
 boost::asio::awaitable<void> run_h2_session(
-    boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer, request_handler& handler,
+    net::timed_stream& stream, boost::beast::flat_buffer& buffer, request_handler& handler,
     const session_options& options, session_tracker& tracker, session_tracker::handle handle,
     const std::string& client_address);
 

@@ -6,6 +6,8 @@
 
 #include "aiproxy/http/h2_session.hpp"
 #include "aiproxy/http/message_rules.hpp"
+#include "aiproxy/net/http_read.hpp"
+#include "aiproxy/net/timed_stream.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -13,9 +15,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -123,7 +124,7 @@ void append_content_length(std::string& out, std::size_t n) {
 /// is shared with the write-deadline timer's handler, which may run after the object is gone.
 class session_websocket final : public websocket {
  public:
-  session_websocket(beast::tcp_stream& stream, const session_options& options,
+  session_websocket(net::timed_stream& stream, const session_options& options,
                     std::uint64_t& received, std::uint64_t& sent)
       : s_(std::make_shared<state>(stream, options.websocket_close_timeout)),
         options_(options),
@@ -132,7 +133,7 @@ class session_websocket final : public websocket {
     s_->watch_close_frames();
   }
 
-  bws::stream<beast::tcp_stream&>& stream() { return s_->ws; }
+  bws::stream<net::timed_stream&>& stream() { return s_->ws; }
 
   asio::awaitable<result<std::optional<ws_message>>> read() override {
     auto& s = *s_;
@@ -204,7 +205,7 @@ class session_websocket final : public websocket {
 
  private:
   struct state : std::enable_shared_from_this<state> {
-    state(beast::tcp_stream& stream, std::chrono::milliseconds close_limit)
+    state(net::timed_stream& stream, std::chrono::milliseconds close_limit)
         : ws(stream),
           write_timer(stream.get_executor()),
           close_timer(stream.get_executor()),
@@ -231,7 +232,7 @@ class session_websocket final : public websocket {
       beast::get_lowest_layer(ws).socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
       beast::get_lowest_layer(ws).socket().close(ignored);
     }
-    bws::stream<beast::tcp_stream&> ws;
+    bws::stream<net::timed_stream&> ws;
     beast::flat_buffer buffer;
     asio::steady_timer write_timer;
     asio::steady_timer close_timer;
@@ -275,7 +276,7 @@ std::optional<error> upgrade_problem(const bhttp::request<bhttp::string_body>& r
 /// One request on a session: the downstream interface over the session's stream and parser.
 class session_downstream final : public downstream {
  public:
-  session_downstream(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+  session_downstream(net::timed_stream& stream, beast::flat_buffer& buffer,
                      bhttp::request_parser<bhttp::string_body>& parser,
                      const session_options& options, request_head head, std::uint64_t head_bytes,
                      std::string& out_head)
@@ -303,7 +304,7 @@ class session_downstream final : public downstream {
     if (!parser_.is_done()) {
       parser_.body_limit(cap);
       stream_.expires_after(options_.body_timeout);
-      auto [ec, n] = co_await bhttp::async_read(stream_, buffer_, parser_, nothrow);
+      auto [ec, n] = co_await net::read_http(stream_, buffer_, parser_, net::read_until::message);
       received_ += n;
       if (ec) {
         co_return body_failure(ec, cap);
@@ -335,7 +336,7 @@ class session_downstream final : public downstream {
     piece.clear();
     while (piece.empty() && !parser_.is_done()) {
       stream_.expires_after(options_.body_timeout);
-      auto [ec, n] = co_await bhttp::async_read_some(stream_, buffer_, parser_, nothrow);
+      auto [ec, n] = co_await net::read_http(stream_, buffer_, parser_, net::read_until::some);
       received_ += n;
       if (ec) {
         co_return body_failure(ec, cap);
@@ -591,7 +592,7 @@ class session_downstream final : public downstream {
     }
   }
 
-  beast::tcp_stream& stream_;
+  net::timed_stream& stream_;
   beast::flat_buffer& buffer_;
   bhttp::request_parser<bhttp::string_body>& parser_;
   const session_options& options_;
@@ -634,7 +635,7 @@ request_head make_head(const bhttp::request_parser<bhttp::string_body>& parser,
 }
 
 /// Answers a request the session could not parse, then the connection closes.
-asio::awaitable<void> reject(beast::tcp_stream& stream, const session_options& options, int status,
+asio::awaitable<void> reject(net::timed_stream& stream, const session_options& options, int status,
                              std::string message) {
   error e{status, std::move(message), "invalid_request_error", {}};
   const std::string body = e.to_json();
@@ -650,7 +651,7 @@ asio::awaitable<void> reject(beast::tcp_stream& stream, const session_options& o
 /// Reads and drops what the client still sends (after our FIN), within linger_timeout and
 /// linger_max_bytes, so that closing does not reset a connection whose answer the client has yet
 /// to read.
-asio::awaitable<void> drain_unread(beast::tcp_stream& stream, const session_options& options) {
+asio::awaitable<void> drain_unread(net::timed_stream& stream, const session_options& options) {
   std::array<char, 16 * 1024> scratch;
   std::uint64_t dropped = 0;
   stream.expires_after(options.linger_timeout);
@@ -666,7 +667,7 @@ asio::awaitable<void> drain_unread(beast::tcp_stream& stream, const session_opti
 /// Reads the connection's first bytes until they either hold the whole HTTP/2 preface or differ
 /// from it (an HTTP/1.1 request line differs at its first byte, so it costs no extra read).
 /// Returns {is HTTP/2, the connection ended or timed out before that was known}.
-asio::awaitable<std::pair<bool, bool>> starts_with_h2_preface(beast::tcp_stream& stream,
+asio::awaitable<std::pair<bool, bool>> starts_with_h2_preface(net::timed_stream& stream,
                                                               beast::flat_buffer& buffer,
                                                               const session_options& options) {
   stream.expires_after(options.header_timeout);
@@ -714,7 +715,7 @@ asio::awaitable<void> run_session(asio::ip::tcp::socket socket, request_handler&
   const std::string client_address = ep_ec ? std::string() : remote.address().to_string();
   socket.set_option(asio::ip::tcp::no_delay(true), ep_ec);
 
-  beast::tcp_stream stream(std::move(socket));
+  net::timed_stream stream(std::move(socket));
   auto handle = tracker.add([&stream] {
     boost::system::error_code ignored;
     stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
@@ -750,7 +751,7 @@ asio::awaitable<void> run_session(asio::ip::tcp::socket socket, request_handler&
     parser->header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
     parser->body_limit(options.max_body_bytes);
     stream.expires_after(options.header_timeout);
-    auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, *parser, nothrow);
+    auto [ec, n] = co_await net::read_http(stream, buffer, *parser, net::read_until::header);
     tracker.set_idle(handle, false);
     if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||

@@ -5,6 +5,8 @@
 
 #include "aiproxy/upstream/client.hpp"
 
+#include "aiproxy/net/http_read.hpp"
+#include "aiproxy/net/timed_stream.hpp"
 #include "aiproxy/stream/gzip_inflater.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -19,7 +21,6 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/span.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
@@ -143,8 +144,8 @@ std::string host_port(std::string_view host, std::uint16_t port) {
 
 /// One upstream connection; lives in the pool between requests.
 struct connection {
-  std::optional<beast::tcp_stream> plain;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::optional<net::timed_stream> plain;
+  std::optional<beast::ssl_stream<net::timed_stream>> tls;
   // Beast reads at most the buffer's spare capacity (512 bytes when empty), so an unreserved
   // buffer turns one 6 KB stream burst into a dozen recv and client-write round trips.
   beast::flat_buffer buffer = [] {
@@ -154,7 +155,7 @@ struct connection {
   }();
   steady::time_point idle_since{};
 
-  beast::tcp_stream& tcp() { return tls ? tls->next_layer() : *plain; }
+  net::timed_stream& tcp() { return tls ? tls->next_layer() : *plain; }
 
   void close() {
     error_code ec;
@@ -506,9 +507,9 @@ asio::awaitable<result<connection_ptr>> client::impl::connect(
 
   auto conn = std::make_unique<connection>();
   if (use_tls) {
-    conn->tls.emplace(ioc, ssl_ctx);
+    conn->tls.emplace(ioc.get_executor(), ssl_ctx);
   } else {
-    conn->plain.emplace(ioc);
+    conn->plain.emplace(ioc.get_executor());
   }
   auto& stream = conn->tcp();
   stream.expires_at(deadline);
@@ -775,7 +776,7 @@ asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
       auto& p = *x->parser;
       conn->tcp().expires_after(t.read);
       auto [ec, n] = co_await with_stream(*conn, [&](auto& stream) {
-        return http::async_read_header(stream, conn->buffer, p, use_tuple);
+        return net::read_http(stream, conn->buffer, p, net::read_until::header);
       });
       got_some = got_some || p.got_some();
       rec = ec;
@@ -1047,7 +1048,7 @@ asio::awaitable<result<bool>> exchange::read_some(std::string& out) {
     body.size = direct ? room : read_chunk_bytes;
     x.conn->tcp().expires_after(x.read_timeout);
     auto [ec, n] = co_await with_stream(*x.conn, [&](auto& stream) {
-      return http::async_read_some(stream, x.conn->buffer, p, use_tuple);
+      return net::read_http(stream, x.conn->buffer, p, net::read_until::some);
     });
     const std::size_t got = (direct ? room : read_chunk_bytes) - body.size;
     body.data = nullptr;
