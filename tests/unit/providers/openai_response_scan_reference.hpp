@@ -213,7 +213,11 @@ class scan_handler {
 
   void finish_usage() {
     if (!has_total_) {
-      usage_.total_tokens = usage_.prompt_tokens + usage_.completion_tokens;
+      // Counts reach int64's maximum; their sum wraps (as the plain addition did on every target
+      // the gateway runs on) instead of being undefined.
+      usage_.total_tokens =
+          static_cast<std::int64_t>(static_cast<std::uint64_t>(usage_.prompt_tokens) +
+                                    static_cast<std::uint64_t>(usage_.completion_tokens));
     }
     usage_.known = has_prompt_ || has_completion_ || has_total_;
     if (usage_.known) {
