@@ -10,12 +10,10 @@ char lower(char c) noexcept {
 }
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) {
-    return false;
-  }
+bool iequals_same_size(std::string_view a, std::string_view b) noexcept {
+  // Equal bytes need no case folding; most names differ at once or match byte for byte.
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) {
+    if (a[i] != b[i] && lower(a[i]) != lower(b[i])) {
       return false;
     }
   }

@@ -2,6 +2,7 @@
 
 #include "aiproxy/observability/metrics.hpp"
 
+#include <charconv>
 #include <cstdio>
 
 namespace aiproxy::observability {
@@ -9,6 +10,10 @@ namespace aiproxy::observability {
 namespace {
 
 void append_escaped(std::string& out, std::string_view v) {
+  if (v.find_first_of("\\\"\n") == std::string_view::npos) {
+    out += v;  // the usual label value: nothing to escape
+    return;
+  }
   for (char c : v) {
     if (c == '\\' || c == '"') {
       out.push_back('\\');
@@ -68,7 +73,7 @@ void metrics_registry::count_request(std::string_view route, int status) {
   append_escaped(scratch_, route);
   scratch_ += "\",code=\"";
   char code[16];
-  scratch_.append(code, static_cast<std::size_t>(std::snprintf(code, sizeof code, "%d", status)));
+  scratch_.append(code, std::to_chars(code, code + sizeof code, status).ptr);
   scratch_ += '"';
   std::lock_guard lock(mu_);
   slot(data_.http_requests, scratch_) += 1;
