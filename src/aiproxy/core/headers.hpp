@@ -9,7 +9,13 @@
 
 namespace aiproxy {
 
-bool iequals(std::string_view a, std::string_view b) noexcept;
+bool iequals_same_size(std::string_view a, std::string_view b) noexcept;
+
+/// ASCII case-insensitive equality (header names, tokens). Inline so that the common answer,
+/// different lengths, costs no call.
+inline bool iequals(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && iequals_same_size(a, b);
+}
 
 class header_list {
  public:
@@ -22,6 +28,11 @@ class header_list {
   void set(std::string_view name, std::string_view value);
   void add(std::string_view name, std::string_view value);
   void erase(std::string_view name);
+  /// Removes every field for which `pred(field)` is true, keeping the order of the others.
+  template <class Pred>
+  void erase_if(Pred pred) {
+    std::erase_if(fields_, pred);
+  }
 
   const std::vector<field>& fields() const noexcept { return fields_; }
   bool empty() const noexcept { return fields_.empty(); }

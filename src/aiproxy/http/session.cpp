@@ -7,6 +7,7 @@
 #include "aiproxy/http/h2_session.hpp"
 #include "aiproxy/http/message_rules.hpp"
 #include "aiproxy/net/http_read.hpp"
+#include "aiproxy/net/message_parser.hpp"
 #include "aiproxy/net/timed_stream.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -15,10 +16,10 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/message.hpp>
 #include <boost/beast/http/status.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
@@ -251,8 +252,20 @@ class session_websocket final : public websocket {
   std::uint64_t& sent_;
 };
 
+/// The head as a Beast request, for Beast's WebSocket handshake (upgrades only).
+bhttp::request<bhttp::empty_body> as_beast_request(const request_head& head) {
+  bhttp::request<bhttp::empty_body> req;
+  req.method_string(head.method);
+  req.target(head.target);
+  req.version(head.version);
+  for (const auto& [name, value] : head.headers.fields()) {
+    req.insert(name, value);
+  }
+  return req;
+}
+
 /// Why a request is not a WebSocket upgrade Beast would accept (RFC 6455 section 4.2.1), if so.
-std::optional<error> upgrade_problem(const bhttp::request<bhttp::string_body>& req) {
+std::optional<error> upgrade_problem(const bhttp::request<bhttp::empty_body>& req) {
   if (!bws::is_upgrade(req)) {
     return error{426,
                  "this route takes a WebSocket: send an HTTP/1.1 GET with 'Connection: Upgrade' "
@@ -277,9 +290,8 @@ std::optional<error> upgrade_problem(const bhttp::request<bhttp::string_body>& r
 class session_downstream final : public downstream {
  public:
   session_downstream(net::timed_stream& stream, beast::flat_buffer& buffer,
-                     bhttp::request_parser<bhttp::string_body>& parser,
-                     const session_options& options, request_head head, std::uint64_t head_bytes,
-                     std::string& out_head)
+                     net::request_parser& parser, const session_options& options, request_head head,
+                     std::uint64_t head_bytes, std::string& out_head)
       : stream_(stream),
         buffer_(buffer),
         parser_(parser),
@@ -287,7 +299,7 @@ class session_downstream final : public downstream {
         head_(std::move(head)),
         received_(head_bytes),
         out_head_(out_head) {
-    keep_alive_ = parser_.get().keep_alive();
+    keep_alive_ = parser_.keep_alive();
     head_request_ = head_.method == "HEAD";
   }
 
@@ -295,7 +307,7 @@ class session_downstream final : public downstream {
 
   asio::awaitable<result<std::string_view>> read_body(std::uint64_t limit) override {
     if (body_read_) {
-      co_return std::string_view(parser_.get().body());
+      co_return std::string_view(parser_.body());
     }
     const std::uint64_t cap = body_cap(limit);
     if (auto started = co_await start_body(cap); !started) {
@@ -311,11 +323,11 @@ class session_downstream final : public downstream {
       }
     }
     body_read_ = true;
-    co_return std::string_view(parser_.get().body());
+    co_return std::string_view(parser_.body());
   }
 
   asio::awaitable<result<std::string_view>> read_body_part(std::uint64_t limit) override {
-    auto& piece = parser_.get().body();
+    auto& piece = parser_.body();
     if (body_read_) {
       piece.clear();
       co_return std::string_view();
@@ -440,7 +452,8 @@ class session_downstream final : public downstream {
   std::uint64_t bytes_sent() const noexcept override { return sent_; }
 
   bool wants_websocket() const noexcept override {
-    return !started_ && bws::is_upgrade(parser_.get());
+    return !started_ && head_.headers.contains("upgrade") &&
+           bws::is_upgrade(as_beast_request(head_));
   }
 
   asio::awaitable<result<std::unique_ptr<websocket>>> accept_websocket(
@@ -448,7 +461,8 @@ class session_downstream final : public downstream {
     if (started_) {
       co_return error::internal("a response was already sent");
     }
-    if (auto problem = upgrade_problem(parser_.get())) {
+    const auto upgrade = as_beast_request(head_);
+    if (auto problem = upgrade_problem(upgrade)) {
       co_return *problem;
     }
     // Bytes the client sent after the head would be WebSocket frames sent before our answer,
@@ -476,7 +490,7 @@ class session_downstream final : public downstream {
     }));
     s.read_message_max(options_.max_websocket_message_bytes);
     s.auto_fragment(false);
-    auto [ec] = co_await s.async_accept(parser_.get(), nothrow);
+    auto [ec] = co_await s.async_accept(upgrade, nothrow);
     if (ec) {
       co_return error::bad_request("WebSocket handshake with the client failed: " + ec.message());
     }
@@ -594,7 +608,7 @@ class session_downstream final : public downstream {
 
   net::timed_stream& stream_;
   beast::flat_buffer& buffer_;
-  bhttp::request_parser<bhttp::string_body>& parser_;
+  net::request_parser& parser_;
   const session_options& options_;
   request_head head_;
   std::uint64_t received_ = 0;
@@ -614,22 +628,18 @@ class session_downstream final : public downstream {
   std::string& out_head_;      // the connection's buffer for response heads
 };
 
-request_head make_head(const bhttp::request_parser<bhttp::string_body>& parser,
-                       const std::string& client_address) {
-  const auto& req = parser.get();
+/// The request's head, taking the parser's start line and fields (they are not used after).
+request_head make_head(net::request_parser& parser, const std::string& client_address) {
   request_head head;
-  head.method = std::string(req.method_string());
-  head.target = std::string(req.target());
+  head.method = std::move(parser.method());
+  head.target = std::move(parser.target());
   std::string_view target(head.target);
   auto q = target.find('?');
   head.path = std::string(target.substr(0, q));
   head.query = q == std::string_view::npos ? std::string() : std::string(target.substr(q + 1));
-  head.version = req.version();
-  head.headers.reserve(16);
-  for (const auto& field : req) {
-    head.headers.add(field.name_string(), field.value());
-  }
-  head.host = routing_host(req[bhttp::field::host]);
+  head.version = parser.version();
+  head.headers = std::move(parser.fields());
+  head.host = routing_host(head.headers.get("host").value_or(std::string_view()));
   head.client_address = client_address;
   return head;
 }
@@ -746,7 +756,7 @@ asio::awaitable<void> run_session(asio::ip::tcp::socket socket, request_handler&
       break;
     }
     tracker.set_idle(handle, true);
-    std::optional<bhttp::request_parser<bhttp::string_body>> parser;
+    std::optional<net::request_parser> parser;
     parser.emplace();
     parser->header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
     parser->body_limit(options.max_body_bytes);

@@ -6,6 +6,7 @@
 #include "aiproxy/upstream/client.hpp"
 
 #include "aiproxy/net/http_read.hpp"
+#include "aiproxy/net/message_parser.hpp"
 #include "aiproxy/net/timed_stream.hpp"
 #include "aiproxy/stream/gzip_inflater.hpp"
 
@@ -21,7 +22,6 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/span.hpp>
-#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -371,7 +371,7 @@ struct exchange::impl {
   std::shared_ptr<pool_state> pool;
   host_pool* bucket = nullptr;
   connection_ptr conn;
-  std::optional<http::response_parser<http::buffer_body>> parser;
+  std::optional<net::response_parser> parser;
   response_head head;
   std::optional<stream::gzip_inflater> inflater;
   bool fed_inflater = false;
@@ -620,27 +620,25 @@ result<std::string> build_head(const providers::upstream_request& req,
 /// Fills x.head from the response head the parser read (hop-by-hop fields dropped, a
 /// compressed body set up to be inflated).
 void take_response_head(exchange::impl& x) {
-  auto& res = x.parser->get();
-  x.head.status = res.result_int();
-  auto connection_tokens = res[http::field::connection];
+  auto& p = *x.parser;
+  x.head.status = p.status();
+  x.head.headers = std::move(p.fields());
+  auto& h = x.head.headers;
+  // Copied: the Connection field itself goes below.
+  const std::string connection_tokens(h.get("connection").value_or(std::string_view()));
   std::optional<stream::gzip_inflater::format> encoding;
-  if (auto ce = res[http::field::content_encoding]; !ce.empty()) {
-    if (iequals(ce, "gzip") || iequals(ce, "x-gzip")) {
+  if (auto ce = h.get("content-encoding"); ce && !ce->empty()) {
+    if (iequals(*ce, "gzip") || iequals(*ce, "x-gzip")) {
       encoding = stream::gzip_inflater::format::gzip;
-    } else if (iequals(ce, "deflate")) {
+    } else if (iequals(*ce, "deflate")) {
       encoding = stream::gzip_inflater::format::deflate;
     }
   }
-  x.head.headers.reserve(static_cast<std::size_t>(std::distance(res.begin(), res.end())));
-  for (const auto& f : res) {
-    auto name = f.name_string();
-    if (is_hop_by_hop(name) || list_contains(connection_tokens, name))
-      continue;
-    if (encoding && (iequals(name, "content-encoding") || iequals(name, "content-length"))) {
-      continue;
-    }
-    x.head.headers.add(name, f.value());
-  }
+  h.erase_if([&](const header_list::field& f) {
+    const std::string_view name = f.first;
+    return is_hop_by_hop(name) || list_contains(connection_tokens, name) ||
+           (encoding && (iequals(name, "content-encoding") || iequals(name, "content-length")));
+  });
   if (encoding) {
     x.inflater.emplace(*encoding);
     x.head.inflated = true;
@@ -685,7 +683,7 @@ struct head_read_step {
   void operator()(error_code ec, std::size_t) {
     st->got_some = st->got_some || x->parser->got_some();
     if (!ec) {
-      const int status = x->parser->get().result_int();
+      const int status = x->parser->status();
       if (status >= 100 && status < 200 && status != 101) {
         head_read_step{st, x}.start();
         return;
@@ -782,7 +780,7 @@ asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
       rec = ec;
       if (ec)
         break;
-      int status = p.get().result_int();
+      int status = p.status();
       if (status < 100 || status >= 200 || status == 101)
         break;
     }
@@ -1043,16 +1041,14 @@ asio::awaitable<result<bool>> exchange::read_some(std::string& out) {
   // 1. Wait until some body bytes arrive (or the body ends).
   while (out.size() == start && !p.is_done()) {
     std::size_t base = 0;
-    auto& body = p.get().body();
-    body.data = target(base);
-    body.size = direct ? room : read_chunk_bytes;
+    char* const into = target(base);  // sets `direct` and `room`
+    p.lend_body_buffer(into, direct ? room : read_chunk_bytes);
     x.conn->tcp().expires_after(x.read_timeout);
     auto [ec, n] = co_await with_stream(*x.conn, [&](auto& stream) {
       return net::read_http(stream, x.conn->buffer, p, net::read_until::some);
     });
-    const std::size_t got = (direct ? room : read_chunk_bytes) - body.size;
-    body.data = nullptr;
-    body.size = 0;
+    const std::size_t got = (direct ? room : read_chunk_bytes) - p.body_room();
+    p.take_back_body_buffer();
     if (ec == http::error::need_buffer)
       ec = {};
     if (ec == asio::ssl::error::stream_truncated && p.need_eof()) {
@@ -1070,15 +1066,13 @@ asio::awaitable<result<bool>> exchange::read_some(std::string& out) {
   // small upstream chunks becomes one piece for the caller (one client write, not one per chunk).
   while (!p.is_done() && x.conn->buffer.size() != 0 && out.size() - start < read_chunk_bytes) {
     std::size_t base = 0;
-    auto& body = p.get().body();
-    body.data = target(base);
-    body.size = direct ? room : read_chunk_bytes;
+    char* const into = target(base);  // sets `direct` and `room`
+    p.lend_body_buffer(into, direct ? room : read_chunk_bytes);
     error_code ec;
     const std::size_t used = p.put(x.conn->buffer.data(), ec);
     x.conn->buffer.consume(used);
-    const std::size_t got = (direct ? room : read_chunk_bytes) - body.size;
-    body.data = nullptr;
-    body.size = 0;
+    const std::size_t got = (direct ? room : read_chunk_bytes) - p.body_room();
+    p.take_back_body_buffer();
     if (ec == http::error::need_buffer)
       ec = {};
     if (ec == http::error::need_more) {
