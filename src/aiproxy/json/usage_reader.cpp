@@ -4,6 +4,7 @@
 #include <boost/json/value.hpp>
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 namespace aiproxy::json {
@@ -61,7 +62,10 @@ usage read_openai_usage(const boost::json::value& v) noexcept {
   const bool has_completion = read_member(*obj, "completion_tokens", u.completion_tokens);
   const bool has_total = read_member(*obj, "total_tokens", u.total_tokens);
   if (!has_total) {
-    u.total_tokens = u.prompt_tokens + u.completion_tokens;
+    // Counts reach int64's maximum; the sum wraps (what the response scan does too) instead of
+    // being undefined.
+    u.total_tokens = static_cast<std::int64_t>(static_cast<std::uint64_t>(u.prompt_tokens) +
+                                               static_cast<std::uint64_t>(u.completion_tokens));
   }
   read_detail(*obj, "prompt_tokens_details", "cached_tokens", u.cached_tokens);
   read_detail(*obj, "completion_tokens_details", "reasoning_tokens", u.reasoning_tokens);

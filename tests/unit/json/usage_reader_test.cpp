@@ -35,6 +35,15 @@ TEST(usage_reader, sums_when_no_total_is_given) {
   EXPECT_EQ(u.total_tokens, 10);
 }
 
+TEST(usage_reader, a_sum_past_int64_wraps_like_the_response_scan) {
+  // Two int64-max counts: the sum is defined (UBSan checks this) and matches
+  // scan_openai_response's, so a streamed and a whole response report the same total.
+  const auto u =
+      read(R"({"prompt_tokens":9223372036854775807,"completion_tokens":9223372036854775807})");
+  EXPECT_TRUE(u.known);
+  EXPECT_EQ(u.total_tokens, -2);
+}
+
 TEST(usage_reader, embeddings_usage_has_no_completion) {
   const auto u = read(R"({"prompt_tokens":4,"total_tokens":4})");
   EXPECT_TRUE(u.known);
