@@ -305,8 +305,22 @@ class openai_stream_translator final : public stream_translator {
       done_ = true;
       return {};
     }
-    if (!needs_parse(data)) {
+    const bool usage_null = json::key_values_all_null(data, "usage");
+    if (!needs_parse(data, usage_null)) {
       stream::write_sse_data(out, ev.data);  // a plain content chunk goes out as it came
+      return {};
+    }
+    if (!collect_text_ && (usage_null || client_wants_usage_)) {
+      // Read without a DOM: the chunk goes out unchanged, only the summary is taken from it.
+      auto scan = scan_openai_response(data, "choices");
+      if (!scan) {
+        return error::bad_gateway("upstream sent a stream event that is not JSON");
+      }
+      if (!scan->is_object) {
+        return error::bad_gateway("upstream sent a stream event that is not a JSON object");
+      }
+      merge_summary(std::move(scan->summary));
+      stream::write_sse_data(out, ev.data);
       return {};
     }
     parse_arena arena;
@@ -357,12 +371,24 @@ class openai_stream_translator final : public stream_translator {
   /// Only chunks that can change what the gateway records or forwards are parsed: the first
   /// one (model), any holding a non-null usage or finish_reason, and all of them when the text
   /// is collected for payload logging. The rest are forwarded byte for byte.
-  bool needs_parse(std::string_view d) const noexcept {
+  bool needs_parse(std::string_view d, bool usage_null) const noexcept {
     // With stream_options.include_usage (which the gateway asks for), OpenAI writes
     // "usage":null into every chunk: only a non-null usage needs reading.
     return collect_text_ || summary_.response_model.empty() || d.front() != '{' ||
-           d.back() != '}' || !json::key_values_all_null(d, "usage") ||
-           !json::key_values_all_null(d, "finish_reason");
+           d.back() != '}' || !usage_null || !json::key_values_all_null(d, "finish_reason");
+  }
+
+  /// What a scanned chunk adds to the summary: a model, a finish reason, usage counts.
+  void merge_summary(response_summary&& s) {
+    if (!s.response_model.empty()) {
+      summary_.response_model = std::move(s.response_model);
+    }
+    if (!s.finish_reason.empty()) {
+      summary_.finish_reason = std::move(s.finish_reason);
+    }
+    if (s.usage.known) {
+      summary_.usage = s.usage;
+    }
   }
 
   void collect(const boost::json::object& obj) {
