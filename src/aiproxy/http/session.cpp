@@ -38,6 +38,7 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace bws = boost::beast::websocket;
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+using namespace std::string_view_literals;  // "..."sv appends without a strlen
 
 session_tracker::handle session_tracker::add(std::function<void()> close) {
   entries_.push_back(entry{std::move(close), true, {}});
@@ -85,7 +86,7 @@ bool session_field(std::string_view name) {
 /// itself and any that could not be written safely) and the Connection field keep-alive needs.
 void append_head(std::string& out, unsigned version, int status, const header_list& headers,
                  bool keep_alive) {
-  out += "HTTP/";
+  out += "HTTP/"sv;
   out += static_cast<char>('0' + version / 10);
   out += '.';
   out += static_cast<char>('0' + version % 10);
@@ -95,29 +96,29 @@ void append_head(std::string& out, unsigned version, int status, const header_li
   out += static_cast<char>('0' + status % 10);
   out += ' ';
   out += bhttp::obsolete_reason(static_cast<bhttp::status>(status));
-  out += "\r\n";
+  out += "\r\n"sv;
   for (const auto& [name, value] : headers.fields()) {
     if (session_field(name) || !valid_field_name(name) || !valid_field_value(value)) {
       continue;
     }
     out += name;
-    out += ": ";
+    out += ": "sv;
     out += trim_field_value(value);
-    out += "\r\n";
+    out += "\r\n"sv;
   }
   if (version >= 11 && !keep_alive) {
-    out += "Connection: close\r\n";
+    out += "Connection: close\r\n"sv;
   } else if (version < 11 && keep_alive) {
-    out += "Connection: keep-alive\r\n";
+    out += "Connection: keep-alive\r\n"sv;
   }
 }
 
 void append_content_length(std::string& out, std::size_t n) {
   char digits[24];
   auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
-  out += "Content-Length: ";
+  out += "Content-Length: "sv;
   out.append(digits, end);
-  out += "\r\n";
+  out += "\r\n"sv;
 }
 
 /// The client's WebSocket: a Beast stream over the session's own TCP stream (so the tracker's
@@ -381,7 +382,7 @@ class session_downstream final : public downstream {
     if (!no_body) {
       append_content_length(out_head_, body.size());
     }
-    out_head_ += "\r\n";
+    out_head_ += "\r\n"sv;
     std::array<asio::const_buffer, 2> bufs{asio::buffer(out_head_), asio::const_buffer()};
     std::size_t count = 1;
     if (!no_body && !head_request_ && !body.empty()) {
@@ -416,9 +417,9 @@ class session_downstream final : public downstream {
     out_head_.clear();
     append_head(out_head_, head_.version, status, headers, keep_alive_);
     if (chunked_) {
-      out_head_ += "Transfer-Encoding: chunked\r\n";
+      out_head_ += "Transfer-Encoding: chunked\r\n"sv;
     }
-    out_head_ += "\r\n";
+    out_head_ += "\r\n"sv;
     head_pending_ = true;
     co_return result<void>{};
   }
@@ -652,7 +653,7 @@ asio::awaitable<void> reject(net::timed_stream& stream, const session_options& o
   std::string head;
   append_head(head, 11, status, json_headers(), false);
   append_content_length(head, body.size());
-  head += "\r\n";
+  head += "\r\n"sv;
   std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body)};
   stream.expires_after(options.write_timeout);
   co_await asio::async_write(stream, bufs, nothrow);

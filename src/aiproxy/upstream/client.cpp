@@ -53,6 +53,7 @@ using steady = std::chrono::steady_clock;
 using boost::system::error_code;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using namespace std::string_view_literals;  // "..."sv appends without a strlen
 constexpr std::size_t read_chunk_bytes = 16 * 1024;
 
 enum class phase { connect, write, read };
@@ -575,7 +576,7 @@ result<std::string> build_head(const providers::upstream_request& req,
   head += req.method;
   head += ' ';
   head += target;
-  head += " HTTP/1.1\r\nHost: ";
+  head += " HTTP/1.1\r\nHost: "sv;
   if (!req.host_header.empty() && !has_control_chars(req.host_header)) {
     head += trim(req.host_header);
   } else {
@@ -591,7 +592,7 @@ result<std::string> build_head(const providers::upstream_request& req,
       append_decimal(head, req.port);
     }
   }
-  head += "\r\n";
+  head += "\r\n"sv;
   for (const auto& [name, value] : req.headers.fields()) {
     if (has_control_chars(name) || has_control_chars(value)) {
       return error::internal("upstream request header '" + name + "' holds a line break");
@@ -602,18 +603,18 @@ result<std::string> build_head(const providers::upstream_request& req,
     if (is_hop_by_hop(name) || iequals(name, "host") || iequals(name, "content-length"))
       continue;
     head += name;
-    head += ": ";
+    head += ": "sv;
     head += trim(value);
-    head += "\r\n";
+    head += "\r\n"sv;
   }
   if (chunked) {
-    head += "Transfer-Encoding: chunked\r\n";
+    head += "Transfer-Encoding: chunked\r\n"sv;
   } else if (length) {
-    head += "Content-Length: ";
+    head += "Content-Length: "sv;
     append_decimal(head, *length);
-    head += "\r\n";
+    head += "\r\n"sv;
   }
-  head += "\r\n";
+  head += "\r\n"sv;
   return head;
 }
 
