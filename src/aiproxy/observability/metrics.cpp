@@ -10,7 +10,11 @@ namespace aiproxy::observability {
 namespace {
 
 void append_escaped(std::string& out, std::string_view v) {
-  if (v.find_first_of("\\\"\n") == std::string_view::npos) {
+  bool plain = true;
+  for (char c : v) {
+    plain = plain && c != '\\' && c != '"' && c != '\n';
+  }
+  if (plain) {
     out += v;  // the usual label value: nothing to escape
     return;
   }
@@ -68,6 +72,11 @@ void render_family(std::string& out, std::string_view name, std::string_view typ
 }  // namespace
 
 void metrics_registry::count_request(std::string_view route, int status) {
+  if (last_http_.count != nullptr && last_http_.status == status && last_http_.route == route) {
+    std::lock_guard lock(mu_);
+    *last_http_.count += 1;
+    return;
+  }
   scratch_.clear();
   scratch_ += "route=\"";
   append_escaped(scratch_, route);
@@ -76,15 +85,29 @@ void metrics_registry::count_request(std::string_view route, int status) {
   scratch_.append(code, std::to_chars(code, code + sizeof code, status).ptr);
   scratch_ += '"';
   std::lock_guard lock(mu_);
-  slot(data_.http_requests, scratch_) += 1;
+  double& count = slot(data_.http_requests, scratch_);
+  count += 1;
+  last_http_.route.assign(route);
+  last_http_.status = status;
+  last_http_.count = &count;
 }
 
 void metrics_registry::observe_ai(std::string_view provider, std::string_view model,
                                   std::string_view mode, const json::usage& usage, double cost,
                                   double latency_ms) {
-  ai_labels(scratch_, provider, model, mode);
+  const bool same = last_ai_.series != nullptr && last_ai_.provider == provider &&
+                    last_ai_.model == model && last_ai_.mode == mode;
+  if (!same) {
+    ai_labels(scratch_, provider, model, mode);
+  }
   std::lock_guard lock(mu_);
-  auto& s = slot(data_.ai, scratch_);
+  if (!same) {
+    last_ai_.series = &slot(data_.ai, scratch_);
+    last_ai_.provider.assign(provider);
+    last_ai_.model.assign(model);
+    last_ai_.mode.assign(mode);
+  }
+  auto& s = *last_ai_.series;
   s.requests += 1;
   s.prompt_tokens += static_cast<double>(usage.prompt_tokens);
   s.completion_tokens += static_cast<double>(usage.completion_tokens);

@@ -53,6 +53,17 @@ class metrics_registry {
   mutable std::mutex mu_;  // uncontended except while a scrape copies
   data data_;
   std::string scratch_;  // label buffer, reused (owning worker only)
+  // The label set of the previous call and its series (map nodes never move or go away), so a
+  // worker serving one route and model skips building and looking up the labels.
+  struct last_http {
+    std::string route;
+    int status = 0;
+    double* count = nullptr;
+  } last_http_;
+  struct last_ai {
+    std::string provider, model, mode;
+    ai_series* series = nullptr;
+  } last_ai_;
 };
 
 /// Extra gauges the status endpoint reports next to the registries.

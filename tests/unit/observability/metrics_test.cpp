@@ -29,6 +29,35 @@ TEST(metrics, registries_are_summed_when_rendered) {
   EXPECT_NE(text.find("aiproxy_connections 3\n"), std::string::npos);
 }
 
+TEST(metrics, alternating_label_sets_land_in_their_own_series) {
+  // The registry remembers the previous label set; a change of route, status, model or mode
+  // must still count in the right series.
+  metrics_registry a;
+  a.count_request("chat", 200);
+  a.count_request("embed", 200);
+  a.count_request("chat", 200);
+  a.count_request("chat", 429);
+  a.observe_ai("openai", "gpt-4o", "oneshot", json::usage{1, 1, 2, 0, 0, true}, 0, 1);
+  a.observe_ai("openai", "gpt-4o-mini", "oneshot", json::usage{10, 10, 20, 0, 0, true}, 0, 1);
+  a.observe_ai("openai", "gpt-4o", "stream", json::usage{100, 100, 200, 0, 0, true}, 0, 1);
+  a.observe_ai("openai", "gpt-4o", "oneshot", json::usage{1, 1, 2, 0, 0, true}, 0, 1);
+  metrics_registry::data d;
+  a.merge_into(d);
+  EXPECT_EQ(d.http_requests["route=\"chat\",code=\"200\""], 2);
+  EXPECT_EQ(d.http_requests["route=\"embed\",code=\"200\""], 1);
+  EXPECT_EQ(d.http_requests["route=\"chat\",code=\"429\""], 1);
+  ASSERT_EQ(d.ai.size(), 3u);
+  for (const auto& [labels, series] : d.ai) {
+    if (labels.find("ai_model=\"gpt-4o\"") != std::string::npos &&
+        labels.find("request_mode=\"oneshot\"") != std::string::npos) {
+      EXPECT_EQ(series.requests, 2);
+      EXPECT_EQ(series.total_tokens, 4);
+    } else {
+      EXPECT_EQ(series.requests, 1);
+    }
+  }
+}
+
 TEST(metrics, label_values_are_escaped) {
   metrics_registry a;
   a.count_request("we\"ird\\route", 200);
