@@ -9,6 +9,8 @@
 //   --ready-file   written atomically with "HOST:PORT" once listening (port 0 = any free port)
 //   --event-gap-us write each SSE event separately, N microseconds apart (default 0: one write)
 
+#include "chat_completion_body.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -64,16 +66,7 @@ std::string http_chunk(std::string_view data) {
 
 replies build_replies() {
   replies r;
-  const std::string body =
-      R"({"id":"chatcmpl-bench0001","object":"chat.completion","created":1730000000,)"
-      R"("model":"gpt-4o-2024-08-06","choices":[{"index":0,"message":{"role":"assistant",)"
-      R"("content":"This is a fixed answer from the benchmark upstream.","refusal":null,)"
-      R"("annotations":[]},"logprobs":null,)"
-      R"("finish_reason":"stop"}],"usage":{"prompt_tokens":19,"completion_tokens":40,)"
-      R"("total_tokens":59,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},)"
-      R"("completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,)"
-      R"("accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},)"
-      R"("service_tier":"default","system_fingerprint":"fp_bench0001"})";
+  const std::string body(aiproxy::bench::chat_completion_body);
   r.chat = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
            std::to_string(body.size()) + "\r\n\r\n" + body;
 

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <utility>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -246,21 +247,13 @@ class scanner {
         if (p == nullptr) {
           return nullptr;
         }
-        if (p != end_ && is_whitespace(*p)) {
-          p = skip_whitespace(p);
-        }
-        if (p == end_) {
+        const auto [at, more] = after_item(p, '}');
+        if (at == nullptr) {
           return nullptr;
         }
-        if (*p == '}') {
+        p = at;
+        if (!more) {
           break;
-        }
-        if (*p != ',') {
-          return nullptr;
-        }
-        p = skip_whitespace(p + 1);
-        if (p == end_) {
-          return nullptr;
         }
       }
     }
@@ -288,23 +281,31 @@ class scanner {
       if (p == nullptr) {
         return nullptr;
       }
-      if (p != end_ && is_whitespace(*p)) {
-        p = skip_whitespace(p);
+      const auto [at, more] = after_item(p, ']');
+      if (at == nullptr || !more) {
+        return at == nullptr ? nullptr : at + 1;
       }
-      if (p == end_) {
-        return nullptr;
-      }
-      if (*p == ']') {
-        return p + 1;
-      }
-      if (*p != ',') {
-        return nullptr;
-      }
-      p = skip_whitespace(p + 1);
-      if (p == end_) {
-        return nullptr;
-      }
+      p = at;
     }
+  }
+
+  /// After a member or an element: white space, then `close` ({at it, false}) or a comma and
+  /// the start of the next item ({at that, true}); {nullptr, false} for anything else.
+  std::pair<const char*, bool> after_item(const char* p, char close) const {
+    if (p != end_ && is_whitespace(*p)) {
+      p = skip_whitespace(p);
+    }
+    if (p == end_ || (*p != close && *p != ',')) {
+      return {nullptr, false};
+    }
+    if (*p == close) {
+      return {p, false};
+    }
+    p = skip_whitespace(p + 1);
+    if (p == end_) {
+      return {nullptr, false};
+    }
+    return {p, true};
   }
 
   /// A key of an object the scan reads, p just past its opening quote: sets what its value means.

@@ -2,6 +2,7 @@
 // what the DOM reader (read_openai_summary) reads, and must agree with the former Boost.JSON SAX
 // scan (openai_response_scan_reference.hpp) on every input: recorded responses, fuzz corpora,
 // edge cases, every prefix and many mutations of a real body, and generated documents.
+#include "../../../bench/tools/chat_completion_body.hpp"  // the body the bench serves
 #include "golden_support.hpp"
 #include "openai_response_scan_reference.hpp"
 
@@ -156,16 +157,7 @@ std::optional<openai_response_scan> expect_same_as_reference(std::string_view bo
 }
 
 // The 615-byte body bench/tools/fast_upstream serves.
-const std::string real_body =
-    R"({"id":"chatcmpl-bench0001","object":"chat.completion","created":1730000000,)"
-    R"("model":"gpt-4o-2024-08-06","choices":[{"index":0,"message":{"role":"assistant",)"
-    R"("content":"This is a fixed answer from the benchmark upstream.","refusal":null,)"
-    R"("annotations":[]},"logprobs":null,)"
-    R"("finish_reason":"stop"}],"usage":{"prompt_tokens":19,"completion_tokens":40,)"
-    R"("total_tokens":59,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},)"
-    R"("completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,)"
-    R"("accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},)"
-    R"("service_tier":"default","system_fingerprint":"fp_bench0001"})";
+const std::string real_body(aiproxy::bench::chat_completion_body);
 
 TEST(openai_response_scan_differential, the_real_body) {
   ASSERT_EQ(real_body.size(), 615u);
