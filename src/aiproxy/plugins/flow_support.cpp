@@ -12,6 +12,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse_query.hpp>
 
+#include <charconv>
 #include <cstdlib>
 
 namespace aiproxy::plugins {
@@ -210,8 +211,18 @@ asio::awaitable<void> pass_upstream_error(http::downstream& d, upstream::exchang
 std::string upstream_uri_of(const providers::upstream_request& up) {
   const bool default_port =
       (up.scheme == "https" && up.port == 443) || (up.scheme == "http" && up.port == 80);
-  return up.scheme + "://" + up.host +
-         (default_port ? std::string() : ":" + std::to_string(up.port)) + up.target;
+  std::string uri;  // one allocation, not one per concatenation
+  uri.reserve(up.scheme.size() + up.host.size() + up.target.size() + 9);
+  uri += up.scheme;
+  uri += "://";
+  uri += up.host;
+  if (!default_port) {
+    char digits[8];
+    uri += ':';
+    uri.append(digits, std::to_chars(digits, digits + sizeof digits, up.port).ptr);
+  }
+  uri += up.target;
+  return uri;
 }
 
 }  // namespace aiproxy::plugins
