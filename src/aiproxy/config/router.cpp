@@ -49,27 +49,37 @@ bool starts_with(std::string_view s, std::string_view p) {
   return s.substr(0, p.size()) == p;
 }
 
+char lower_ascii(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
+}
+
 std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    c = lower_ascii(c);
   }
   return out;
 }
 
 /// Characters Kong leaves unescaped when forwarding a path; everything else is %XX.
 bool safe_in_upstream_path(unsigned char c) {
-  if (std::isalnum(c) != 0) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
     return true;
   }
   constexpr std::string_view safe = "!#$&'()*+,/:;=?@[]-_.~%";
   return safe.find(static_cast<char>(c)) != std::string_view::npos;
 }
 
-std::string escape_path(std::string_view p) {
+/// `p` with every character Kong would not forward as it is percent-encoded; the string itself
+/// (no copy) when there is none, the usual case.
+std::string escape_path(std::string p) {
+  if (std::all_of(p.begin(), p.end(),
+                  [](char c) { return safe_in_upstream_path(static_cast<unsigned char>(c)); })) {
+    return p;
+  }
   static constexpr char digits[] = "0123456789ABCDEF";
   std::string out;
-  out.reserve(p.size());
+  out.reserve(p.size() + 8);
   for (char ch : p) {
     auto c = static_cast<unsigned char>(ch);
     if (safe_in_upstream_path(c)) {
@@ -81,6 +91,12 @@ std::string escape_path(std::string_view p) {
     }
   }
   return out;
+}
+
+/// The path of a request target: up to a '?' or '#', if any. (Two memchr scans cost less than
+/// find_first_of, which looks each byte up in the set.)
+std::string_view without_query(std::string_view target) {
+  return target.substr(0, std::min(target.find('?'), target.find('#')));
 }
 
 /// Kong's sanitize_uri_postfix.
@@ -305,9 +321,8 @@ bool header_matches(const header_rule& rule, const header_list& headers) {
     if (!iequals(name, rule.name)) {
       continue;
     }
-    std::string v = lower(value);
     for (const auto& want : rule.values) {
-      if (v == want) {
+      if (iequals(value, want)) {  // `want` is lower case
         return true;
       }
     }
@@ -326,15 +341,14 @@ bool header_matches(const header_rule& rule, const header_list& headers) {
 
 }  // namespace
 
+bool is_normalized_path(std::string_view in) noexcept {
+  // Nothing to decode, resolve or merge without a '%', a '.' or a "//" (memchr-based scans).
+  return in.find('%') == std::string_view::npos && in.find('.') == std::string_view::npos &&
+         in.find("//") == std::string_view::npos;
+}
+
 std::string normalize_path(std::string_view in) {
-  // Nothing to decode, resolve or merge without a '%', a '.' or a "//": the common case costs
-  // one scan.
-  bool plain = true;
-  for (std::size_t i = 0; i < in.size() && plain; ++i) {
-    plain =
-        in[i] != '%' && in[i] != '.' && !(in[i] == '/' && i + 1 < in.size() && in[i + 1] == '/');
-  }
-  if (plain || in == "/") {
+  if (is_normalized_path(in) || in == "/") {
     return std::string(in);
   }
   std::string decoded;
@@ -418,6 +432,7 @@ std::optional<std::string> check_route_regex(std::string_view pattern) {
 
 struct router::impl {
   std::vector<candidate> candidates;
+  bool any_hosts = false;  // whether any candidate looks at the Host header
 };
 
 router::router(const gateway_config& config) : impl_(std::make_unique<impl>()) {
@@ -505,6 +520,8 @@ router::router(const gateway_config& config) : impl_(std::make_unique<impl>()) {
       impl_->candidates.push_back(std::move(g));
     }
   }
+  impl_->any_hosts = std::any_of(impl_->candidates.begin(), impl_->candidates.end(),
+                                 [](const candidate& c) { return !c.hosts.empty(); });
   std::stable_sort(impl_->candidates.begin(), impl_->candidates.end(),
                    [](const candidate& a, const candidate& b) {
                      auto key = [](const candidate& c) {
@@ -524,14 +541,23 @@ router& router::operator=(router&&) noexcept = default;
 
 std::optional<route_match> router::match(std::string_view method, std::string_view host,
                                          std::string_view path, const header_list& headers) const {
-  std::size_t q = path.find_first_of("?#");
-  if (q != std::string_view::npos) {
-    path = path.substr(0, q);
+  path = without_query(path);
+  if (path.empty()) {
+    path = "/";
   }
-  std::string req = normalize_path(path.empty() ? std::string_view("/") : path);
-  auto [req_host, req_port] = split_host_port(host);
-  if (!req_host.empty() && req_host.back() == '.') {
-    req_host.pop_back();  // the last dot of an FQDN is not used for routing
+  // The usual path is already normal: matched in place, not copied.
+  std::string normalized;
+  std::string_view req = path;
+  if (!is_normalized_path(path)) {
+    normalized = normalize_path(path);
+    req = normalized;
+  }
+  std::string req_host, req_port;  // only split and lower-cased when some route has hosts
+  if (impl_->any_hosts) {
+    std::tie(req_host, req_port) = split_host_port(host);
+    if (!req_host.empty() && req_host.back() == '.') {
+      req_host.pop_back();  // the last dot of an FQDN is not used for routing
+    }
   }
 
   for (const candidate& c : impl_->candidates) {
@@ -551,7 +577,7 @@ std::optional<route_match> router::match(std::string_view method, std::string_vi
 
     route_match m;
     m.route = c.route;
-    std::optional<std::string> matched_path;
+    std::optional<std::string_view> matched_path;  // into `req` or the candidate's prefix
     if (c.kind == path_kind::prefix) {
       for (const auto& p : c.paths) {
         if (starts_with(req, p.text)) {
@@ -564,17 +590,18 @@ std::optional<route_match> router::match(std::string_view method, std::string_vi
       }
     } else if (c.kind == path_kind::regex) {
       for (const auto& p : c.paths) {
-        boost::smatch what;
+        boost::match_results<std::string_view::const_iterator> what;
         bool ok = false;
         try {
-          ok = boost::regex_search(req, what, *p.re, boost::match_continuous);
+          ok = boost::regex_search(req.begin(), req.end(), what, *p.re, boost::match_continuous);
         } catch (const std::exception&) {
           ok = false;  // complexity limit reached
         }
         if (!ok) {
           continue;
         }
-        matched_path = what[0].str();
+        matched_path = req.substr(static_cast<std::size_t>(what[0].first - req.begin()),
+                                  static_cast<std::size_t>(what[0].length()));
         for (std::size_t i = 1; i < what.size(); ++i) {
           if (what[i].matched) {
             m.uri_captures.emplace_back(std::to_string(i), what[i].str());
@@ -594,9 +621,8 @@ std::optional<route_match> router::match(std::string_view method, std::string_vi
     }
 
     std::string_view prefix =
-        (c.strip_path && matched_path) ? std::string_view(*matched_path) : std::string_view("/");
-    std::string_view postfix =
-        sanitize_postfix(std::string_view(req).substr(std::min(prefix.size(), req.size())));
+        (c.strip_path && matched_path) ? *matched_path : std::string_view("/");
+    std::string_view postfix = sanitize_postfix(req.substr(std::min(prefix.size(), req.size())));
     std::string_view base = c.service_path.empty() ? std::string_view("/") : c.service_path;
     m.upstream_path = escape_path(join_v0(c.strip_path, postfix, req, base));
     return m;

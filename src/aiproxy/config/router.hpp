@@ -50,6 +50,10 @@ class router {
 /// non-reserved characters decoded, dot segments removed, duplicate slashes merged.
 std::string normalize_path(std::string_view path);
 
+/// Whether normalize_path would leave `path` as it is because it has no '%', no '.' and no "//"
+/// (the usual request path, which the router then matches without a copy).
+bool is_normalized_path(std::string_view path) noexcept;
+
 /// nullopt when `pattern` (without the leading `~`) compiles as a route regex; else the reason.
 std::optional<std::string> check_route_regex(std::string_view pattern);
 

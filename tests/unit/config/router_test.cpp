@@ -208,6 +208,54 @@ TEST(router, normalize_path_as_kong) {
   EXPECT_EQ(normalize_path("/%zz"), "/%zz");
 }
 
+TEST(router, is_normalized_path_only_for_paths_normalize_path_leaves_alone) {
+  EXPECT_TRUE(is_normalized_path("/v1/chat/completions"));
+  EXPECT_TRUE(is_normalized_path("/"));
+  EXPECT_TRUE(is_normalized_path(""));
+  EXPECT_FALSE(is_normalized_path("/a//b"));
+  EXPECT_FALSE(is_normalized_path("/a/./b"));
+  EXPECT_FALSE(is_normalized_path("/a/%41"));
+  EXPECT_FALSE(is_normalized_path("/file.json"));  // a '.' is checked by the full pass
+  for (std::string_view p : {"/v1/chat/completions", "/", "/a/b/", "/x-y_z~", "/a//b", "/a/../b",
+                             "/a/%41", "/file.json", "//"}) {
+    if (is_normalized_path(p)) {
+      EXPECT_EQ(normalize_path(p), p);
+    }
+  }
+}
+
+TEST(router, query_and_fragment_are_not_part_of_the_path) {
+  gateway_config c;
+  c.routes = {make_route({"/admin"}), make_route({"/public"})};
+  router rt(c);
+  EXPECT_EQ(match_index(rt, "/public?next=/admin"), 1u);
+  EXPECT_EQ(match_index(rt, "/public#/admin"), 1u);
+  EXPECT_EQ(match_index(rt, "/admin?"), 0u);
+  EXPECT_FALSE(match_index(rt, "?/admin"));  // the path is "/", which no route has
+  EXPECT_EQ(rt.match("GET", "h", "/public/x?y=1#z", {})->upstream_path, "/x");
+}
+
+TEST(router, routes_without_hosts_ignore_the_host_header) {
+  gateway_config c;
+  c.routes = {make_route({"/a"})};
+  router rt(c);
+  for (std::string_view host : {"", "EXAMPLE.com.", "[::1]:8000", "a:b:c", "x:1"}) {
+    EXPECT_EQ(match_index(rt, "/a", "GET", host), 0u) << host;
+  }
+}
+
+TEST(router, upstream_path_escapes_what_kong_escapes) {
+  gateway_config c;
+  c.routes = {make_route({"/p"}), make_route({"~/r/(?<m>[a-z]+)"})};
+  router rt(c);
+  EXPECT_EQ(rt.match("GET", "h", "/p/a b\\c", {})->upstream_path, "/a%20b%5Cc");
+  EXPECT_EQ(rt.match("GET", "h", "/p/ok-_.~!$&'()*+,;=:@[]", {})->upstream_path,
+            "/ok-_.~!$&'()*+,;=:@[]");
+  EXPECT_EQ(rt.match("GET", "h", "/p/caf\xc3\xa9", {})->upstream_path, "/caf%C3%A9");
+  // A regex path strips what it matched, read from the normalized request path.
+  EXPECT_EQ(rt.match("GET", "h", "/r/abc//x/./y", {})->upstream_path, "/x/y");
+}
+
 TEST(router, disabled_service_routes_do_not_match) {
   gateway_config c;
   service s;
