@@ -219,7 +219,7 @@ std::string format_json_log(const request_record& r) {
   boost::json::object request;
   request["method"] = r.method;
   request["uri"] = redact_query(r.uri, r.secret_names);
-  request["url"] = "http://" + r.host + redact_query(r.uri, r.secret_names);
+  request["url"] = "http://" + std::string(r.host) + redact_query(r.uri, r.secret_names);
   request["size"] = r.request_size;
   request["querystring"] = querystring_object(r.uri, r.secret_names);
   request["headers"] = r.request_headers != nullptr

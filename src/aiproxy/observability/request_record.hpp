@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace aiproxy::observability {
@@ -49,13 +50,16 @@ struct ai_record {
   std::vector<tried_target> tried_targets;
 };
 
+/// The request's own fields (method, uri, host, client_ip, user_agent) are views into the request
+/// head, and route_* and service_* into the config snapshot: both outlive the record, which is
+/// emitted before the request's handler returns.
 struct request_record {
   std::chrono::system_clock::time_point started_at;
-  std::string method;
-  std::string uri;  // path and query as received
-  std::string host;
-  std::string client_ip;
-  std::string user_agent;
+  std::string_view method;
+  std::string_view uri;  // path and query as received
+  std::string_view host;
+  std::string_view client_ip;
+  std::string_view user_agent;                   // set only when the access log is written
   const header_list* request_headers = nullptr;  // the live request's; redacted when logged
   std::uint64_t request_size = 0;
   int status = 0;
@@ -63,10 +67,10 @@ struct request_record {
   header_list response_headers;
   double request_latency_ms = 0;   // whole request, as the client saw it
   double upstream_latency_ms = 0;  // time waiting for and reading the upstream
-  std::string route_id;
-  std::string route_name;
-  std::string service_id;
-  std::string service_name;
+  std::string_view route_id;
+  std::string_view route_name;
+  std::string_view service_id;
+  std::string_view service_name;
   std::string upstream_uri;   // scheme://host:port/path?query sent upstream (secrets redacted)
   std::string error_message;  // gateway-made error, if any
   bool client_aborted = false;

@@ -127,7 +127,6 @@ asio::awaitable<void> gateway_handler::handle(http::downstream& d) {
   record.uri = head.target;
   record.host = head.host;
   record.client_ip = head.client_address;
-  record.user_agent = std::string(head.headers.get("user-agent").value_or(""));
 
   const config::plugin_chain* chain = nullptr;
   auto match = snapshot->router.match(head.method, head.host, head.path, head.headers);
@@ -179,6 +178,7 @@ asio::awaitable<void> gateway_handler::handle(http::downstream& d) {
                                   ai.cost, static_cast<double>(ai.llm_latency_ms));
   }
   if (!services_.access_log.empty()) {
+    record.user_agent = head.headers.get("user-agent").value_or("");
     services_.logs->push(services_.index, services_.access_log,
                          observability::format_access_log(record));
   }
