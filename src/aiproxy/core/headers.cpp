@@ -1,13 +1,18 @@
+// header_list and the ASCII case-insensitive comparison its lookups use. Pure, no Asio.
+
 #include "aiproxy/core/headers.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 namespace aiproxy {
 
 namespace {
+
 char lower(char c) noexcept {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
 }
+
 }  // namespace
 
 bool iequals_same_size(std::string_view a, std::string_view b) noexcept {
@@ -31,15 +36,21 @@ std::optional<std::string_view> header_list::get(std::string_view name) const no
 
 void header_list::set(std::string_view name, std::string_view value) {
   erase(name);
-  fields_.emplace_back(std::string(name), std::string(value));
+  add(name, value);
 }
 
 void header_list::add(std::string_view name, std::string_view value) {
-  fields_.emplace_back(std::string(name), std::string(value));
+  // Built in place: no temporary strings to move from and destroy.
+  fields_.emplace_back(std::piecewise_construct, std::forward_as_tuple(name),
+                       std::forward_as_tuple(value));
 }
 
 void header_list::erase(std::string_view name) {
-  std::erase_if(fields_, [&](const field& f) { return iequals(f.first, name); });
+  const auto named = [&](const field& f) { return iequals(f.first, name); };
+  const auto first = std::find_if(fields_.begin(), fields_.end(), named);
+  if (first != fields_.end()) {  // the usual answer is "none": nothing to shift
+    fields_.erase(std::remove_if(first, fields_.end(), named), fields_.end());
+  }
 }
 
 }  // namespace aiproxy
