@@ -24,8 +24,6 @@
 #include <boost/beast/core/span.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <openssl/ssl.h>
@@ -650,7 +648,7 @@ void take_response_head(exchange::impl& x) {
 void reset_parser(exchange::impl& x, bool head_method) {
   auto& p = x.parser.emplace();
   p.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(x.max_header_bytes, UINT32_MAX)));
-  p.body_limit(boost::none);
+  p.body_limit(std::nullopt);
   if (head_method)
     p.skip(true);
 }
@@ -677,7 +675,7 @@ struct head_read_step {
     connection& c = *x->conn;
     auto& parser = *x->parser;
     with_stream(c, [&](auto& stream) {
-      http::async_read_header(stream, c.buffer, parser, head_read_step{st, x});
+      net::async_read_head(stream, c.buffer, parser, head_read_step{st, x});
     });
   }
 
