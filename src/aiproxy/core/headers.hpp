@@ -1,6 +1,9 @@
 #pragma once
 // An ordered list of HTTP header fields with case-insensitive lookup. Pure data, no Asio.
 
+#include <array>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +19,36 @@ bool iequals_same_size(std::string_view a, std::string_view b) noexcept;
 inline bool iequals(std::string_view a, std::string_view b) noexcept {
   return a.size() == b.size() && iequals_same_size(a, b);
 }
+
+/// A fixed set of header names, looked up case-insensitively. A name whose length no member has
+/// is turned away by one bit test, so filtering a request's headers against the set costs about
+/// one comparison per header instead of one per member.
+template <std::size_t N>
+class header_name_set {
+ public:
+  consteval header_name_set(const std::string_view (&names)[N]) {
+    for (std::size_t i = 0; i < N; ++i) {
+      names_[i] = names[i];
+      lengths_ |= names[i].size() < 64 ? std::uint64_t{1} << names[i].size() : ~std::uint64_t{0};
+    }
+  }
+
+  bool contains(std::string_view name) const noexcept {
+    if (name.size() < 64 && ((lengths_ >> name.size()) & 1) == 0) {
+      return false;
+    }
+    for (std::string_view n : names_) {
+      if (iequals(n, name)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  std::array<std::string_view, N> names_{};
+  std::uint64_t lengths_ = 0;
+};
 
 class header_list {
  public:

@@ -13,12 +13,10 @@ namespace aiproxy::observability {
 
 namespace {
 
-constexpr std::array<std::string_view, 10> always_secret = {
-    "authorization",  "proxy-authorization",
-    "cookie",         "set-cookie",
-    "x-api-key",      "api-key",
-    "x-goog-api-key", "x-amz-security-token",
-    "x-auth-token",   "ocp-apim-subscription-key"};
+constexpr header_name_set always_secret({"authorization", "proxy-authorization", "cookie",
+                                         "set-cookie", "x-api-key", "api-key", "x-goog-api-key",
+                                         "x-amz-security-token", "x-auth-token",
+                                         "ocp-apim-subscription-key"});
 
 bool is_named_secret(std::string_view name, const std::vector<std::string>& names) {
   if (is_secret_header(name)) {
@@ -172,12 +170,7 @@ boost::json::object ai_object(const ai_record& ai) {
 }  // namespace
 
 bool is_secret_header(std::string_view name) {
-  for (auto s : always_secret) {
-    if (iequals(s, name)) {
-      return true;
-    }
-  }
-  return false;
+  return always_secret.contains(name);
 }
 
 std::string redact_query(std::string_view uri, const std::vector<std::string>& names) {

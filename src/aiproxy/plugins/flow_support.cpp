@@ -67,26 +67,15 @@ std::optional<std::string_view> request_template_source::query_param(std::string
   return std::nullopt;
 }
 
-namespace {
-
-bool is_hop_by_hop(std::string_view name) {
-  for (std::string_view h : {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
-                             "te", "trailer", "upgrade", "content-length"}) {
-    if (iequals(h, name)) {
-      return true;
-    }
-  }
-  return false;
-}
-
-}  // namespace
-
 header_list client_headers_from(const header_list& upstream, bool drop_content_type) {
+  // Hop-by-hop and framing headers, cookies, and Content-Encoding (the body is inflated).
+  static constexpr header_name_set dropped({"connection", "keep-alive", "proxy-connection",
+                                            "transfer-encoding", "te", "trailer", "upgrade",
+                                            "content-length", "set-cookie", "content-encoding"});
   header_list out;
   out.reserve(upstream.size() + 2);
   for (const auto& [name, value] : upstream.fields()) {
-    if (is_hop_by_hop(name) || iequals(name, "set-cookie") || iequals(name, "content-encoding") ||
-        (drop_content_type && iequals(name, "content-type"))) {
+    if (dropped.contains(name) || (drop_content_type && iequals(name, "content-type"))) {
       continue;
     }
     out.add(name, value);

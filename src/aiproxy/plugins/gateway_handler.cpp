@@ -29,13 +29,10 @@ upstream::timeouts timeouts_for(const config::gateway_config& cfg, const config:
 }
 
 bool is_hop_by_hop(std::string_view name) {
-  for (std::string_view h : {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
-                             "te", "trailer", "upgrade", "content-length", "host", "expect"}) {
-    if (iequals(h, name)) {
-      return true;
-    }
-  }
-  return false;
+  static constexpr header_name_set hop_by_hop({"connection", "keep-alive", "proxy-connection",
+                                               "transfer-encoding", "te", "trailer", "upgrade",
+                                               "content-length", "host", "expect"});
+  return hop_by_hop.contains(name);
 }
 
 /// A route with a service and no ai-proxy: forward the request as it is, stream the answer back.

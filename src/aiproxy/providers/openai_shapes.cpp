@@ -77,7 +77,7 @@ void write_finish_reason(std::string& out, std::string_view reason) {
 // ---------------------------------------------------------------- reading the request
 
 void forward_client_headers(const header_list& in, header_list& out) {
-  static constexpr std::array<std::string_view, 13> dropped = {
+  static constexpr header_name_set dropped({
       "connection",
       "keep-alive",
       "te",
@@ -91,16 +91,9 @@ void forward_client_headers(const header_list& in, header_list& out) {
       "accept-encoding",
       "expect",
       "content-type",
-  };
+  });
   for (const auto& [name, value] : in.fields()) {
-    bool drop = false;
-    for (const auto d : dropped) {
-      if (iequals(name, d)) {
-        drop = true;
-        break;
-      }
-    }
-    if (!drop) {
+    if (!dropped.contains(name)) {
       out.add(name, value);
     }
   }

@@ -1,5 +1,5 @@
-// Tests of core/headers: iequals, and header_list's ordered fields with case-insensitive get,
-// set, add and erase. Pure.
+// Tests of core/headers: iequals, header_name_set, and header_list's ordered fields with
+// case-insensitive get, set, add and erase. Pure.
 
 #include "aiproxy/core/headers.hpp"
 
@@ -63,6 +63,33 @@ TEST(headers, erase_removes_every_field_of_the_name_keeping_the_others_in_order)
   h.erase("Z");
   want.pop_back();
   EXPECT_EQ(fields_of(h), want);
+}
+
+TEST(headers, header_name_set_finds_members_in_any_case_and_nothing_else) {
+  static constexpr header_name_set set({"te", "host", "content-length", "x-goog-api-key"});
+  for (std::string_view n : {"te", "TE", "Host", "hOST", "Content-Length", "X-Goog-Api-Key"}) {
+    EXPECT_TRUE(set.contains(n)) << n;
+  }
+  // Same lengths as members, other names; other lengths; empty.
+  for (std::string_view n : {"tf", "hose", "content-lengtH2", "content-type", "x-goog-api-kez", "t",
+                             "hosts", "", "authorization"}) {
+    EXPECT_FALSE(set.contains(n)) << n;
+  }
+}
+
+TEST(headers, header_name_set_handles_names_of_64_bytes_and_more) {
+  const std::string long_name(70, 'x');
+  static constexpr std::string_view long_member =
+      "x-a-very-long-header-name-that-goes-past-the-sixty-four-byte-length-mask";
+  static constexpr header_name_set set({"a", long_member});
+  EXPECT_TRUE(set.contains("A"));
+  EXPECT_TRUE(
+      set.contains("X-A-VERY-LONG-HEADER-NAME-THAT-GOES-PAST-THE-SIXTY-FOUR-BYTE-LENGTH-MASK"));
+  EXPECT_FALSE(set.contains(long_name));
+  EXPECT_FALSE(set.contains(std::string(64, 'a')));
+  static constexpr header_name_set short_only({"a", "bb"});
+  EXPECT_FALSE(short_only.contains(std::string(64, 'a')));
+  EXPECT_FALSE(short_only.contains(std::string(65, 'a')));
 }
 
 }  // namespace
