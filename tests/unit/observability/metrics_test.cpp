@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace aiproxy::observability {
 namespace {
 
@@ -27,6 +29,34 @@ TEST(metrics, registries_are_summed_when_rendered) {
   EXPECT_NE(text.find(",le=\"5000\"} 2\n"), std::string::npos);  // both
   EXPECT_NE(text.find(",le=\"+Inf\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("aiproxy_connections 3\n"), std::string::npos);
+}
+
+TEST(metrics, latency_buckets_are_cumulative_with_inclusive_bounds) {
+  metrics_registry a;
+  metrics_registry b;
+  const json::usage u{1, 1, 2, 0, 0, true};
+  for (double ms : {0.0, 0.5, 1.0, 1.5, 7.0}) {
+    a.observe_ai("openai", "gpt-4o", "oneshot", u, 0, ms);
+  }
+  b.observe_ai("openai", "gpt-4o", "oneshot", u, 0, 120000);
+  b.observe_ai("openai", "gpt-4o", "oneshot", u, 0, 120000.5);      // past every bound: +Inf only
+  b.observe_ai("openai", "gpt-4o", "oneshot", u, 0, std::nan(""));  // counted, in no bucket
+  const std::string text = render_prometheus({&a, &b}, process_gauges{});
+  const auto bucket = [&](std::string_view le) {
+    const std::string key = ",le=\"" + std::string(le) + "\"} ";
+    const auto at = text.find(key);
+    return at == std::string::npos
+               ? std::string("<none>")
+               : text.substr(at + key.size(), text.find('\n', at) - at - key.size());
+  };
+  EXPECT_EQ(bucket("1"), "3");  // 0, 0.5 and 1 (the bound is inclusive)
+  EXPECT_EQ(bucket("2"), "4");
+  EXPECT_EQ(bucket("5"), "4");
+  EXPECT_EQ(bucket("10"), "5");
+  EXPECT_EQ(bucket("60000"), "5");
+  EXPECT_EQ(bucket("120000"), "6");
+  EXPECT_EQ(bucket("+Inf"), "8");
+  EXPECT_NE(text.find("ai_llm_provider_latency_ms_count{"), std::string::npos);
 }
 
 TEST(metrics, alternating_label_sets_land_in_their_own_series) {
