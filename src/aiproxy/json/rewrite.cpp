@@ -30,43 +30,25 @@ bool same_value(const boost::json::value& v, std::string_view edit_json, std::st
   return scratch == edit_json;
 }
 
-}  // namespace
-
-void write_edited_object(std::string& out, std::string_view raw, const boost::json::object& obj,
-                         std::span<const field_edit> edits) {
-  const auto close = raw.find_last_of('}');
-  if (raw.empty() || close == std::string_view::npos) {
-    write_object_with_edits(out, obj, edits);
-    return;
-  }
-  std::string scratch;
+/// The client's bytes with the edits of keys `client_has` does not know appended before the
+/// closing brace at `close`.
+template <class Contains>
+void append_new_keys(std::string& out, std::string_view raw, std::size_t close, bool empty,
+                     std::span<const field_edit> edits, Contains client_has) {
   bool appends = false;
-  for (std::size_t i = 0; i < edits.size(); ++i) {
-    const auto& edit = edits[i];
-    if (last_edit_for(edits, edit.key) != static_cast<int>(i)) {
-      continue;  // superseded
-    }
-    const auto* present = obj.if_contains(edit.key);
-    if (present == nullptr) {
-      appends = appends || !edit.remove;
-      continue;
-    }
-    if (edit.remove || !same_value(*present, edit.json, scratch) ||
-        key_occurrences(raw, edit.key) != 1) {
-      write_object_with_edits(out, obj, edits);
-      return;
-    }
+  for (std::size_t i = 0; i < edits.size() && !appends; ++i) {
+    appends = !edits[i].remove && !client_has(edits[i].key);
   }
   if (!appends) {
     out.append(raw);
     return;
   }
   out.append(raw.substr(0, close));
-  bool first = obj.empty();
+  bool first = empty;
   for (std::size_t i = 0; i < edits.size(); ++i) {
     const auto& edit = edits[i];
     if (edit.remove || last_edit_for(edits, edit.key) != static_cast<int>(i) ||
-        obj.contains(edit.key)) {
+        client_has(edit.key)) {
       continue;
     }
     if (!first) {
@@ -78,6 +60,66 @@ void write_edited_object(std::string& out, std::string_view raw, const boost::js
     out.append(edit.json);
   }
   out.append(raw.substr(close));
+}
+
+}  // namespace
+
+void write_edited_object(std::string& out, std::string_view raw, const boost::json::object& obj,
+                         std::span<const field_edit> edits) {
+  const auto close = raw.find_last_of('}');
+  if (raw.empty() || close == std::string_view::npos) {
+    write_object_with_edits(out, obj, edits);
+    return;
+  }
+  std::string scratch;
+  for (std::size_t i = 0; i < edits.size(); ++i) {
+    const auto& edit = edits[i];
+    if (last_edit_for(edits, edit.key) != static_cast<int>(i)) {
+      continue;  // superseded
+    }
+    const auto* present = obj.if_contains(edit.key);
+    if (present == nullptr) {
+      continue;
+    }
+    if (edit.remove || !same_value(*present, edit.json, scratch) ||
+        key_occurrences(raw, edit.key) != 1) {
+      write_object_with_edits(out, obj, edits);
+      return;
+    }
+  }
+  append_new_keys(out, raw, close, obj.empty(), edits,
+                  [&](std::string_view key) { return obj.contains(key); });
+}
+
+bool write_edited_index(std::string& out, std::string_view raw, const top_level_index& index,
+                        std::span<const field_edit> edits) {
+  const auto close = raw.find_last_of('}');
+  if (close == std::string_view::npos || !index.is_object() || index.has_duplicate_keys()) {
+    return false;
+  }
+  std::string scratch;
+  for (std::size_t i = 0; i < edits.size(); ++i) {
+    const auto& edit = edits[i];
+    if (last_edit_for(edits, edit.key) != static_cast<int>(i)) {
+      continue;  // superseded
+    }
+    const auto* present = index.find(edit.key);
+    if (present == nullptr) {
+      continue;
+    }
+    if (edit.remove || present->kind == member_kind::object ||
+        present->kind == member_kind::array) {
+      return false;
+    }
+    scratch.clear();
+    top_level_index::write_scalar(scratch, *present);
+    if (scratch != edit.json) {
+      return false;
+    }
+  }
+  append_new_keys(out, raw, close, index.members().empty(), edits,
+                  [&](std::string_view key) { return index.contains(key); });
+  return true;
 }
 
 void write_object_with_edits(std::string& out, const boost::json::object& obj,

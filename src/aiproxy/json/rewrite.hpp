@@ -3,6 +3,8 @@
 // added or removed, without copying the parsed tree. Used by the passthrough translators
 // (OpenAI-compatible providers) to build the upstream body in one pass. Pure, no I/O.
 
+#include "aiproxy/json/top_level_index.hpp"
+
 #include <boost/json/fwd.hpp>
 
 #include <span>
@@ -38,5 +40,12 @@ void write_object_with_edits(std::string& out, const boost::json::object& obj,
 /// Otherwise, or when `raw` is empty, it falls back to write_object_with_edits.
 void write_edited_object(std::string& out, std::string_view raw, const boost::json::object& obj,
                          std::span<const field_edit> edits);
+
+/// write_edited_object's splice from an index of `raw` (which has no key written twice, so that
+/// the upstream sees each key once whatever it is written as): the client's bytes with the new
+/// keys appended. Returns false, writing nothing, when an edit would change or remove a key the
+/// client sent; the caller then parses `raw` and writes the object with the edits.
+bool write_edited_index(std::string& out, std::string_view raw, const top_level_index& index,
+                        std::span<const field_edit> edits);
 
 }  // namespace aiproxy::json

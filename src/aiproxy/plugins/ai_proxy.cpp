@@ -49,6 +49,27 @@ bool is_openai_compatible(const config::ai_proxy_config& c) {
   }
 }
 
+/// Nesting depth a client's body may have.
+constexpr std::size_t max_body_depth = 64;
+
+/// True when a request for `conf` is checked from an index of its body: a chat request for an
+/// OpenAI-compatible provider, forwarded with a few top-level edits.
+bool indexable(const config::ai_proxy_config& conf) {
+  return conf.route_type == config::route_type::llm_v1_chat && is_openai_compatible(conf);
+}
+
+/// Parses p.body into p.parsed, in an arena sized from the body. False when it is not JSON.
+bool parse_body(const prepared_request& p) {
+  boost::json::parse_options popts;
+  popts.max_depth = max_body_depth;
+  boost::system::error_code ec;
+  p.arena = std::make_unique<boost::json::monotonic_resource>(p.body.size() * 2 + 1024);
+  // Constructed in place, not assigned: assigning a value into one with another storage
+  // would copy the whole tree out of the arena onto the heap.
+  p.parsed.emplace(boost::json::parse(p.body, ec, p.arena.get(), popts));
+  return !ec;
+}
+
 struct flow {
   http::downstream& d;
   const config::route_match& match;
@@ -267,6 +288,18 @@ std::uint32_t status_criterion(int status) {
 
 }  // namespace
 
+const boost::json::object& prepared_request::object() const {
+  if (!parsed && !parse_body(*this)) {
+    static const boost::json::object empty;  // not reached: the body was checked
+    return empty;
+  }
+  if (!parsed->is_object()) {
+    static const boost::json::object empty;  // not reached: the body was checked
+    return empty;
+  }
+  return parsed->get_object();
+}
+
 std::uint32_t attempt_failure::criterion() const {
   if (upstream_status != 0) {
     return status_criterion(upstream_status);
@@ -294,26 +327,35 @@ asio::awaitable<result<prepared_request>> prepare_request(http::downstream& d,
   }
   record.request_size = d.bytes_received();
 
-  // 2. Parse once, into the request's arena.
-  boost::json::parse_options popts;
-  popts.max_depth = 64;
-  boost::system::error_code ec;
-  auto arena = std::make_unique<boost::json::monotonic_resource>(body->size() * 2 + 1024);
-  boost::json::monotonic_resource* storage = arena.get();
-  // Constructed, not assigned: assigning a value into one with another storage would copy the
-  // whole tree out of the arena onto the heap.
-  prepared_request p{
-      *body, std::move(arena), boost::json::parse(*body, ec, storage, popts), {}, false};
-  if (ec) {
-    co_return error::bad_request("request body doesn't contain valid prompts");
+  // 2. Check it: from an index of the body when the request can go upstream as it came (no
+  // tree), else from a parse into the request's arena.
+  prepared_request p;
+  p.body = *body;
+  if (indexable(conf)) {
+    p.index = json::index_top_level(*body, providers::request_probes(), max_body_depth);
+    if (!p.index) {
+      co_return error::bad_request("request body doesn't contain valid prompts");
+    }
+    if (auto info = providers::validate_indexed_request(conf.route_type, *p.index)) {
+      if (!*info) {
+        co_return info->error();
+      }
+      p.info = std::move(**info);
+    } else {
+      p.index.reset();  // the index cannot tell: parse
+    }
   }
-
-  // 3. Route type checks (Kong's messages).
-  auto info = providers::validate_request(conf.route_type, p.parsed);
-  if (!info) {
-    co_return info.error();
+  if (!p.index) {
+    if (!parse_body(p)) {
+      co_return error::bad_request("request body doesn't contain valid prompts");
+    }
+    // 3. Route type checks (Kong's messages).
+    auto info = providers::validate_request(conf.route_type, *p.parsed);
+    if (!info) {
+      co_return info.error();
+    }
+    p.info = std::move(*info);
   }
-  p.info = std::move(*info);
 
   // 4. Streaming policy.
   p.stream = conf.route_type != config::route_type::llm_v1_embeddings && p.info.stream;
@@ -368,8 +410,6 @@ asio::awaitable<std::optional<attempt_failure>> attempt_target(
     ai.azure_api_version = model_cfg.options.azure_api_version;
   }
 
-  const providers::client_request creq{p.parsed.as_object(), d.head().headers, d.head().query,
-                                       p.body};
   // Ids and timestamps for providers whose responses carry none (OpenAI-compatible ones do).
   std::string response_id;
   std::int64_t created = 0;
@@ -387,6 +427,7 @@ asio::awaitable<std::optional<attempt_failure>> attempt_target(
     if (ai.log_payloads) {
       ai.request_payload = std::string(p.body);
     }
+    const providers::client_request creq{p.object(), d.head().headers, d.head().query, p.body};
     co_await serve_mock(f, creq, t);
     ai.cost = cost_of(ai.usage, model_cfg.options);
     co_return std::nullopt;
@@ -394,7 +435,16 @@ asio::awaitable<std::optional<attempt_failure>> attempt_target(
 
   // 7. Translate.
   const providers::provider& provider = providers::provider_for(conf);
-  auto up = provider.to_upstream(creq, t);
+  std::optional<result<providers::upstream_request>> indexed;
+  if (p.index) {
+    indexed = provider.to_upstream_indexed(
+        providers::indexed_request{*p.index, d.head().headers, d.head().query, p.body}, t);
+  }
+  auto up =
+      indexed
+          ? std::move(*indexed)
+          : provider.to_upstream(
+                providers::client_request{p.object(), d.head().headers, d.head().query, p.body}, t);
   if (!up) {
     co_return refuse(up.error());
   }
@@ -509,7 +559,7 @@ asio::awaitable<std::optional<attempt_failure>> attempt_target(
   }
   // Translated embeddings come back as floats; the OpenAI SDKs ask for base64 by default.
   if (translated->body && conf.route_type == config::route_type::llm_v1_embeddings) {
-    const auto* encoding = p.parsed.as_object().if_contains("encoding_format");
+    const auto* encoding = p.object().if_contains("encoding_format");
     if (encoding != nullptr && encoding->is_string() && encoding->get_string() == "base64") {
       if (auto b64 = providers::embeddings_to_base64(*translated->body)) {
         translated->body = std::move(*b64);

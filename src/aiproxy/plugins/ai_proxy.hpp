@@ -36,14 +36,21 @@ boost::asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_ca
 
 // ------------------------------------------------------------------ stages
 
-/// A request read, parsed and validated once, whatever target answers it.
+/// A request read, checked and validated once, whatever target answers it. A chat request for
+/// an OpenAI-compatible provider is checked from an index of its body (json/top_level_index.hpp)
+/// and parsed only if something asks for the parsed body.
 struct prepared_request {
   std::string_view body;  // owned by the downstream
-  /// The parse arena, sized from the body (one block for a typical request).
-  std::unique_ptr<boost::json::monotonic_resource> arena;
-  boost::json::value parsed;  // in `arena`
+  std::optional<json::top_level_index> index;
   providers::request_info info;
   bool stream = false;  // after the streaming policy
+
+  /// The parsed body (a valid JSON object: prepare_request checked it), parsed on first use.
+  const boost::json::object& object() const;
+
+  /// The parse arena, sized from the body (one block for a typical request).
+  mutable std::unique_ptr<boost::json::monotonic_resource> arena;
+  mutable std::optional<boost::json::value> parsed;  // in `arena`
 };
 
 /// Why an attempt did not answer the client. Nothing was sent to the client.

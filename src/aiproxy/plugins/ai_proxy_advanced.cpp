@@ -101,8 +101,7 @@ std::string sha_hex(std::string_view s) {
 }
 
 /// The text semantic routing embeds: every user message's text (chat) or the prompt.
-std::string prompt_text(const boost::json::value& body) {
-  const auto& obj = body.as_object();
+std::string prompt_text(const boost::json::object& obj) {
   std::string out;
   if (const auto* messages = obj.if_contains("messages"); messages && messages->is_array()) {
     for (const auto& m : messages->get_array()) {
@@ -314,8 +313,8 @@ asio::awaitable<void> run_ai_proxy_advanced(http::downstream& d, const ai_proxy_
   if (!alias && conf.balancer.algorithm == config::balancer_algorithm::semantic &&
       plugin->embeddings) {
     co_await load_descriptions(*plugin, conf, services, timeouts);
-    auto vec =
-        co_await embed_text(*plugin->embeddings, prompt_text(prepared->parsed), services, timeouts);
+    auto vec = co_await embed_text(*plugin->embeddings, prompt_text(prepared->object()), services,
+                                   timeouts);
     if (vec) {
       prompt_vector = std::move(*vec);
     } else {

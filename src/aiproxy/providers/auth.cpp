@@ -15,6 +15,13 @@ constexpr std::string_view credential_headers[] = {"authorization", "api-key", "
 std::optional<body_auth_field> apply_auth(const config::auth_config& auth, header_list& headers,
                                           query_builder& query,
                                           const boost::json::object& client_body) {
+  return apply_auth(auth, headers, query,
+                    [&](std::string_view name) { return client_body.contains(name); });
+}
+
+std::optional<body_auth_field> apply_auth(
+    const config::auth_config& auth, header_list& headers, query_builder& query,
+    const std::function<bool(std::string_view)>& client_body_has) {
   if (!auth.header_name.empty() || !auth.param_name.empty()) {
     for (std::string_view name : credential_headers) {
       const bool kept = auth.allow_override && iequals(name, auth.header_name);
@@ -38,7 +45,7 @@ std::optional<body_auth_field> apply_auth(const config::auth_config& auth, heade
       }
       return std::nullopt;
     case config::param_location::body:
-      if (auth.allow_override && client_body.contains(auth.param_name)) {
+      if (auth.allow_override && client_body_has(auth.param_name)) {
         return std::nullopt;
       }
       return body_auth_field{auth.param_name, auth.param_value};

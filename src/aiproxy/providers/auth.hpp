@@ -9,6 +9,7 @@
 
 #include <boost/json/fwd.hpp>
 
+#include <functional>
 #include <optional>
 #include <string_view>
 
@@ -28,5 +29,11 @@ struct body_auth_field {
 std::optional<body_auth_field> apply_auth(const config::auth_config& auth, header_list& headers,
                                           query_builder& query,
                                           const boost::json::object& client_body);
+
+/// The same, for a caller without a parsed body: `client_body_has` says whether the client's
+/// body has a top-level field of that name.
+std::optional<body_auth_field> apply_auth(
+    const config::auth_config& auth, header_list& headers, query_builder& query,
+    const std::function<bool(std::string_view)>& client_body_has);
 
 }  // namespace aiproxy::providers

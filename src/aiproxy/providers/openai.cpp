@@ -19,6 +19,8 @@
 #include <boost/json/value.hpp>
 
 #include <array>
+#include <functional>
+#include <optional>
 #include <vector>
 
 namespace aiproxy::providers {
@@ -135,16 +137,46 @@ std::string double_json(double v) {
   return s;
 }
 
+/// The two ways a translator sees the client's top-level fields: a parsed object, or an index.
+struct parsed_fields {
+  const boost::json::object& body;
+  bool contains(std::string_view key) const { return body.contains(key); }
+  bool present(std::string_view key) const { return providers::present(body, key) != nullptr; }
+  /// The client's stream_options when it is an object with members, else nullptr.
+  const boost::json::object* stream_options() const {
+    const auto* so = body.if_contains("stream_options");
+    const auto* o = so != nullptr ? so->if_object() : nullptr;
+    return o != nullptr && !o->empty() ? o : nullptr;
+  }
+};
+
+struct indexed_fields {
+  const json::top_level_index& body;
+  bool contains(std::string_view key) const { return body.contains(key); }
+  bool present(std::string_view key) const {
+    const auto* m = body.find(key);
+    return m != nullptr && m->kind != json::member_kind::null;
+  }
+  /// True when the client's stream_options is an object with members, which only a parsed
+  /// body can merge into.
+  bool stream_options_needs_parse() const {
+    const auto* m = body.find("stream_options");
+    return m != nullptr && m->kind == json::member_kind::object && m->size > 0;
+  }
+  const boost::json::object* stream_options() const { return nullptr; }
+};
+
 // Adds the edit for one tuning option according to the precedence rule.
-void tune(std::vector<json::field_edit>& edits, const boost::json::object& body,
-          config::options_precedence prec, std::string_view key, std::string json) {
-  if (prec == config::options_precedence::config || present(body, key) == nullptr) {
+template <class Fields>
+void tune(std::vector<json::field_edit>& edits, const Fields& body, config::options_precedence prec,
+          std::string_view key, std::string json) {
+  if (prec == config::options_precedence::config || !body.present(key)) {
     edits.push_back(json::field_edit::set(key, std::move(json)));
   }
 }
 
-std::vector<json::field_edit> body_edits(provider_kind kind, const boost::json::object& body,
-                                         const target& t) {
+template <class Fields>
+std::vector<json::field_edit> body_edits(provider_kind kind, const Fields& body, const target& t) {
   std::vector<json::field_edit> edits;
   edits.reserve(12);
   std::string model;
@@ -164,12 +196,10 @@ std::vector<json::field_edit> body_edits(provider_kind kind, const boost::json::
   if (t.stream) {
     // Always ask for the usage chunk; merge with whatever else the client put there.
     std::string so = R"({"include_usage":true})";
-    if (const auto* client_so = body.if_contains("stream_options")) {
-      if (const auto* o = client_so->if_object(); o != nullptr && !o->empty()) {
-        so.clear();
-        const std::array<json::field_edit, 1> iu = {json::field_edit::set("include_usage", "true")};
-        json::write_object_with_edits(so, *o, iu);
-      }
+    if (const auto* o = body.stream_options()) {
+      so.clear();
+      const std::array<json::field_edit, 1> iu = {json::field_edit::set("include_usage", "true")};
+      json::write_object_with_edits(so, *o, iu);
     }
     edits.push_back(json::field_edit::set("stream_options", std::move(so)));
   } else {
@@ -235,35 +265,79 @@ void read_openai_summary(const boost::json::object& obj, response_summary& s) {
   }
 }
 
-result<upstream_request> openai_compatible_provider::to_upstream(const client_request& req,
-                                                                 const target& t) const {
-  auto ep = make_endpoint(kind_, t, req.query);
+namespace {
+
+/// Fills in the endpoint, headers and auth of `out`; the body is left to the caller. Returns
+/// the field the body auth adds, if any.
+result<std::optional<body_auth_field>> start_upstream(
+    provider_kind kind, const target& t, const header_list& client_headers, std::string_view query,
+    const std::function<bool(std::string_view)>& client_has, upstream_request& out) {
+  auto ep = make_endpoint(kind, t, query);
   if (!ep) {
     return ep.error();
   }
-  upstream_request out;
-  out.headers.reserve(req.headers.size() + 4);
-  forward_client_headers(req.headers, out.headers);
+  out.headers.reserve(client_headers.size() + 4);
+  forward_client_headers(client_headers, out.headers);
   out.headers.set("Content-Type", "application/json");
   out.headers.set("Accept-Encoding", "identity");
-  const auto body_auth = apply_auth(t.conf.auth, out.headers, ep->query, req.body);
-
-  auto edits = body_edits(kind_, req.body, t);
-  if (body_auth) {
-    std::string v;
-    json::write_string(v, body_auth->value);
-    edits.push_back(json::field_edit::set(body_auth->name, std::move(v)));
-  }
-  out.body.reserve(req.raw.empty() ? 2048 : req.raw.size() + 128);
-  json::write_edited_object(out.body, req.raw, req.body, edits);
-
+  auto body_auth = apply_auth(t.conf.auth, out.headers, ep->query, client_has);
   out.method = "POST";
   out.scheme = ep->scheme;
   out.host = std::move(ep->host);
   out.port = ep->port;
   out.target = ep->target();
   out.framing = t.stream ? stream::framing::sse : stream::framing::none;
-  return out;
+  return body_auth;
+}
+
+void add_body_auth(std::vector<json::field_edit>& edits, const std::optional<body_auth_field>& a) {
+  if (a) {
+    std::string v;
+    json::write_string(v, a->value);
+    edits.push_back(json::field_edit::set(a->name, std::move(v)));
+  }
+}
+
+}  // namespace
+
+result<upstream_request> openai_compatible_provider::to_upstream(const client_request& req,
+                                                                 const target& t) const {
+  result<upstream_request> r{upstream_request{}};
+  upstream_request& out = *r;
+  auto body_auth = start_upstream(
+      kind_, t, req.headers, req.query,
+      [&](std::string_view key) { return req.body.contains(key); }, out);
+  if (!body_auth) {
+    return body_auth.error();
+  }
+  auto edits = body_edits(kind_, parsed_fields{req.body}, t);
+  add_body_auth(edits, *body_auth);
+  out.body.reserve(req.raw.empty() ? 2048 : req.raw.size() + 128);
+  json::write_edited_object(out.body, req.raw, req.body, edits);
+  return r;
+}
+
+std::optional<result<upstream_request>> openai_compatible_provider::to_upstream_indexed(
+    const indexed_request& req, const target& t) const {
+  const indexed_fields fields{req.body};
+  if (t.stream && fields.stream_options_needs_parse()) {
+    return std::nullopt;
+  }
+  std::optional<result<upstream_request>> r(std::in_place, upstream_request{});
+  upstream_request& out = **r;
+  auto body_auth = start_upstream(
+      kind_, t, req.headers, req.query,
+      [&](std::string_view key) { return req.body.contains(key); }, out);
+  if (!body_auth) {
+    return result<upstream_request>(body_auth.error());
+  }
+  auto edits = body_edits(kind_, fields, t);
+  add_body_auth(edits, *body_auth);
+  out.body.reserve(req.raw.size() + 128);
+  if (!json::write_edited_index(out.body, req.raw, req.body, edits)) {
+    return std::nullopt;  // an edit changes a field the client sent: rewrite from a parse
+  }
+  return r;
 }
 
 result<translated_response> openai_compatible_provider::from_upstream(std::string_view body,

@@ -17,6 +17,10 @@ class openai_compatible_provider final : public provider {
   explicit openai_compatible_provider(config::provider_kind kind) noexcept : kind_(kind) {}
 
   result<upstream_request> to_upstream(const client_request& req, const target& t) const override;
+  /// Declines (nullopt) when an edit changes a field the client sent, or when a streamed
+  /// request's stream_options has members to merge.
+  std::optional<result<upstream_request>> to_upstream_indexed(const indexed_request& req,
+                                                              const target& t) const override;
   result<translated_response> from_upstream(std::string_view body, const target& t) const override;
   std::unique_ptr<stream_translator> make_stream_translator(const target& t) const override;
 

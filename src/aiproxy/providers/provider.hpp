@@ -5,6 +5,7 @@
 #include "aiproxy/config/config.hpp"
 #include "aiproxy/core/error.hpp"
 #include "aiproxy/core/headers.hpp"
+#include "aiproxy/json/top_level_index.hpp"
 #include "aiproxy/json/usage.hpp"
 #include "aiproxy/stream/event.hpp"
 
@@ -27,6 +28,14 @@ struct client_request {
   /// The text `body` was parsed from, when the caller has it: a translator that only adds
   /// fields may send it as it came (json::write_edited_object). Empty: always rewritten.
   std::string_view raw = {};
+};
+
+/// A client's request whose body was indexed (json/top_level_index.hpp), not parsed.
+struct indexed_request {
+  const json::top_level_index& body;  // valid JSON object, no key written twice
+  const header_list& headers;
+  std::string_view query;  // raw query string, without '?'
+  std::string_view raw;    // the text `body` indexes
 };
 
 /// Where and how this call goes: the plugin config with templates already resolved.
@@ -103,6 +112,13 @@ class provider {
   /// Builds the upstream request: URL, headers (auth included), body.
   virtual result<upstream_request> to_upstream(const client_request& req,
                                                const target& t) const = 0;
+  /// The same request from an indexed body, for translators that forward the client's body
+  /// with a few top-level edits. nullopt: this translator, or this request, needs the parsed
+  /// body; the caller parses it and calls to_upstream.
+  virtual std::optional<result<upstream_request>> to_upstream_indexed(const indexed_request&,
+                                                                      const target&) const {
+    return std::nullopt;
+  }
   /// Translates a non-streamed 2xx upstream body for the client. Never called for errors,
   /// which pass through unchanged.
   virtual result<translated_response> from_upstream(std::string_view body,

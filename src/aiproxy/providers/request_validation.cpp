@@ -145,6 +145,67 @@ result<request_info> validate_request(config::route_type t, const boost::json::v
   return info;
 }
 
+json::index_probes request_probes() noexcept {
+  json::index_probes p;
+  p.elements_of = "messages";
+  p.element_key = "role";
+  p.members_of = "stream_options";
+  p.member_key = "include_usage";
+  return p;
+}
+
+std::optional<result<request_info>> validate_indexed_request(config::route_type t,
+                                                             const json::top_level_index& body) {
+  using json::member_kind;
+  if (!body.is_object()) {
+    return result<request_info>(error::bad_request(std::string(no_valid_prompts)));
+  }
+  if (t != config::route_type::llm_v1_chat || body.has_duplicate_keys() ||
+      body.contains("prompt") || body.contains("input")) {
+    return std::nullopt;
+  }
+  // Without `prompt` and `input` the body can only be chat, or nothing.
+  const auto* messages = body.find("messages");
+  if (messages == nullptr || messages->kind != member_kind::array || messages->size == 0) {
+    return result<request_info>(error::bad_request(std::string(no_valid_prompts)));
+  }
+  if (const auto bad = body.first_element_without_string_key()) {
+    return result<request_info>(error::bad_request("'messages[" + std::to_string(*bad) +
+                                                   "]' must be an object with a string 'role'"));
+  }
+
+  request_info info;
+  if (const auto* model = body.find("model");
+      model != nullptr && model->kind != member_kind::null) {
+    if (model->kind != member_kind::string) {
+      return result<request_info>(error::bad_request("'model' must be a string"));
+    }
+    info.model = model->text;
+  }
+  if (const auto* stream = body.find("stream");
+      stream != nullptr && stream->kind != member_kind::null) {
+    if (stream->kind != member_kind::boolean) {
+      return result<request_info>(error::bad_request("'stream' must be a boolean"));
+    }
+    info.stream = stream->scalar.get_bool();
+  }
+  if (const auto* so = body.find("stream_options");
+      so != nullptr && so->kind != member_kind::null) {
+    if (so->kind != member_kind::object) {
+      return result<request_info>(error::bad_request("'stream_options' must be an object"));
+    }
+    const auto iu = body.probed_member_kind();
+    if (iu && *iu != member_kind::null) {
+      if (*iu != member_kind::boolean) {
+        return result<request_info>(
+            error::bad_request("'stream_options.include_usage' must be a boolean"));
+      }
+      info.include_usage = body.probed_member_bool();
+    }
+  }
+  return result<request_info>(std::move(info));
+}
+
 result<std::string> resolve_model_name(std::string_view configured, std::string_view client) {
   if (!configured.empty()) {
     if (!client.empty() && client != configured) {

@@ -5,7 +5,11 @@
 #include "aiproxy/config/config.hpp"
 #include "aiproxy/core/error.hpp"
 
+#include "aiproxy/json/top_level_index.hpp"
+
 #include <boost/json/fwd.hpp>
+
+#include <optional>
 
 #include <string>
 #include <string_view>
@@ -27,6 +31,15 @@ struct request_info {
 /// OpenAI accepts), embeddings when `input` is a non-empty string, array of strings, array of
 /// integers or array of integer arrays.
 result<request_info> validate_request(config::route_type t, const boost::json::value& body);
+
+/// What json::index_top_level must look at for validate_indexed_request.
+json::index_probes request_probes() noexcept;
+
+/// The same checks from a top-level index (built with request_probes()) instead of a parsed
+/// tree: the same result, or nullopt when the index cannot tell and the body must be parsed
+/// (a route type other than chat, a `prompt` or `input` member, a key written twice).
+std::optional<result<request_info>> validate_indexed_request(config::route_type t,
+                                                             const json::top_level_index& body);
 
 /// The model sent upstream: `configured` (already templated) when set, and then the client may
 /// only repeat it; otherwise the client's. Errors: `cannot use own model - must be: X`,
