@@ -735,7 +735,9 @@ std::size_t http1_parser<IsRequest>::take_body(const char* data, std::size_t siz
 template <bool IsRequest>
 void http1_parser<IsRequest>::parse_body(const char*& p, const char* end, error_code& ec) {
   // Body states go on while bytes remain (Beast stops after each chunk header and chunk; no
-  // caller needs that).
+  // caller needs that). As with Beast, need_more means no progress at all: a put() that took
+  // some bytes and then needs more reports success, so that a reader hands out what it has.
+  const char* const entry = p;
   for (;;) {
     switch (state_) {
       case state::body0:
@@ -775,8 +777,11 @@ void http1_parser<IsRequest>::parse_body(const char*& p, const char* end, error_
       }
       case state::chunk_header:
         parse_chunk_header(p, end, ec);
-        if (ec)
+        if (ec) {
+          if (ec == http::error::need_more && p != entry)
+            ec = {};
           return;
+        }
         break;
       case state::chunk_body: {
         const auto n = static_cast<std::size_t>(

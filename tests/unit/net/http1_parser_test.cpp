@@ -682,6 +682,23 @@ TEST(http1_parser, a_chunked_body_is_parsed_in_one_put_and_reports_what_remains)
   EXPECT_EQ(ec, http::error::stale_parser);
 }
 
+TEST(http1_parser, a_put_that_took_body_bytes_reports_success_not_need_more) {
+  // A streamed chunk whose closing CRLF has not arrived: its data is handed out now, and the
+  // reader (read_http's read_until::some) must return rather than wait for the next chunk.
+  const std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  response_parser p;
+  boost::system::error_code ec;
+  ASSERT_EQ(p.put(head, ec), head.size());
+  char room[32];
+  p.lend_body_buffer(room, sizeof room);
+  const std::string_view first = "b\r\ndata: one\n\n\r";
+  EXPECT_EQ(p.put(first, ec), first.size() - 1);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(std::string_view(room, sizeof room - p.body_room()), "data: one\n\n");
+  EXPECT_EQ(p.put(std::string_view("\r"), ec), 0u);
+  EXPECT_EQ(ec, http::error::need_more);  // nothing could be done
+}
+
 TEST(http1_parser, the_header_limit_counts_the_whole_field_section_whatever_the_split) {
   // 5 fields of 11 bytes and the final CRLF: 57 bytes of fields against a limit of 48, fed in
   // pieces that each end inside a field.
