@@ -5,12 +5,17 @@
 
 namespace aiproxy::providers {
 
-namespace {
-// Headers that carry a client's credential. When the gateway supplies the provider credential,
-// the client's own (often a key for the gateway itself) must not travel on to the provider.
-constexpr std::string_view credential_headers[] = {"authorization", "api-key", "x-api-key",
-                                                   "x-goog-api-key"};
-}  // namespace
+bool auth_replaces_client_header(const config::auth_config& auth, std::string_view name) {
+  // Headers that carry a client's credential. When the gateway supplies the provider
+  // credential, the client's own (often a key for the gateway itself) must not travel on.
+  static constexpr header_name_set credential_headers(
+      {"authorization", "api-key", "x-api-key", "x-goog-api-key"});
+  if (auth.header_name.empty() && auth.param_name.empty()) {
+    return false;
+  }
+  return credential_headers.contains(name) &&
+         !(auth.allow_override && iequals(name, auth.header_name));
+}
 
 std::optional<body_auth_field> apply_auth(const config::auth_config& auth, header_list& headers,
                                           query_builder& query,
@@ -22,14 +27,8 @@ std::optional<body_auth_field> apply_auth(const config::auth_config& auth, heade
 std::optional<body_auth_field> apply_auth(
     const config::auth_config& auth, header_list& headers, query_builder& query,
     const std::function<bool(std::string_view)>& client_body_has) {
-  if (!auth.header_name.empty() || !auth.param_name.empty()) {
-    for (std::string_view name : credential_headers) {
-      const bool kept = auth.allow_override && iequals(name, auth.header_name);
-      if (!kept) {
-        headers.erase(name);
-      }
-    }
-  }
+  headers.erase_if(
+      [&](const header_list::field& f) { return auth_replaces_client_header(auth, f.first); });
   if (!auth.header_name.empty()) {
     if (!(auth.allow_override && headers.contains(auth.header_name))) {
       headers.set(auth.header_name, auth.header_value);

@@ -21,6 +21,11 @@ struct body_auth_field {
   std::string_view value;
 };
 
+/// True when apply_auth removes the client's header `name` for `auth`: a client credential
+/// header (Authorization, api-key, x-api-key, x-goog-api-key) when the gateway supplies its own,
+/// except the configured header itself under allow_override.
+bool auth_replaces_client_header(const config::auth_config& auth, std::string_view name);
+
 /// Applies header auth to `headers` (which already hold the client's forwarded headers) and
 /// query auth to `query` (which already holds the client's parameters): the configured value
 /// replaces the client's, except with allow_override when the client sent that header or

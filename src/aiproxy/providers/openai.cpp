@@ -277,7 +277,7 @@ result<std::optional<body_auth_field>> start_upstream(
     return ep.error();
   }
   out.headers.reserve(client_headers.size() + 4);
-  forward_client_headers(client_headers, out.headers);
+  forward_client_headers(client_headers, out.headers, t.conf.auth);
   out.headers.set("Content-Type", "application/json");
   out.headers.set("Accept-Encoding", "identity");
   auto body_auth = apply_auth(t.conf.auth, out.headers, ep->query, client_has);

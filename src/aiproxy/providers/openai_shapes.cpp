@@ -3,6 +3,8 @@
 
 #include "aiproxy/providers/openai_shapes.hpp"
 
+#include "aiproxy/providers/auth.hpp"
+
 #include "aiproxy/json/writer.hpp"
 #include "aiproxy/providers/json_access.hpp"
 #include "aiproxy/stream/sse_writer.hpp"
@@ -76,7 +78,9 @@ void write_finish_reason(std::string& out, std::string_view reason) {
 
 // ---------------------------------------------------------------- reading the request
 
-void forward_client_headers(const header_list& in, header_list& out) {
+namespace {
+
+bool forwarded(std::string_view name) {
   static constexpr header_name_set dropped({
       "connection",
       "keep-alive",
@@ -92,8 +96,23 @@ void forward_client_headers(const header_list& in, header_list& out) {
       "expect",
       "content-type",
   });
+  return !dropped.contains(name);
+}
+
+}  // namespace
+
+void forward_client_headers(const header_list& in, header_list& out) {
   for (const auto& [name, value] : in.fields()) {
-    if (!dropped.contains(name)) {
+    if (forwarded(name)) {
+      out.add(name, value);
+    }
+  }
+}
+
+void forward_client_headers(const header_list& in, header_list& out,
+                            const config::auth_config& auth) {
+  for (const auto& [name, value] : in.fields()) {
+    if (forwarded(name) && !auth_replaces_client_header(auth, name)) {
       out.add(name, value);
     }
   }

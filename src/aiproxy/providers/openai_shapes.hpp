@@ -26,6 +26,11 @@ namespace aiproxy::providers {
 /// Client credentials are dealt with by apply_auth.
 void forward_client_headers(const header_list& in, header_list& out);
 
+/// The same, also leaving out the client credentials apply_auth would remove for `auth`
+/// (auth_replaces_client_header), so that they are neither copied nor erased again.
+void forward_client_headers(const header_list& in, header_list& out,
+                            const config::auth_config& auth);
+
 /// The value to send for a tuning field (`temperature`, `top_p`, `max_tokens`, …): the client's
 /// when it set one and the precedence is `request`, else the configured one, else the client's.
 std::optional<double> tuning_number(const boost::json::object& body, std::string_view key,
