@@ -3,6 +3,8 @@
 // the messages they read and write: which statuses carry no body, which field names and values
 // may be written, and the routing host of a Host header or :authority. Pure: no I/O.
 
+#include "aiproxy/core/header_chars.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <string>
@@ -17,15 +19,12 @@ inline bool bodyless_status(int status) noexcept {
 
 /// A field name is a token: no separators, white space or control characters.
 inline bool valid_field_name(std::string_view name) noexcept {
-  return !name.empty() && std::none_of(name.begin(), name.end(), [](unsigned char c) {
-    return c <= ' ' || c == ':' || c == 0x7f;
-  });
+  return is_header_token(name);
 }
 
 /// A value without line breaks or NUL, so it cannot end the field or the head early.
 inline bool valid_field_value(std::string_view value) noexcept {
-  return std::none_of(value.begin(), value.end(),
-                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+  return !has_line_break_or_nul(value);
 }
 
 /// The value without leading and trailing SP/HTAB.

@@ -5,6 +5,7 @@
 
 #include "aiproxy/upstream/client.hpp"
 
+#include "aiproxy/core/header_chars.hpp"
 #include "aiproxy/net/http_read.hpp"
 #include "aiproxy/net/message_parser.hpp"
 #include "aiproxy/net/timed_stream.hpp"
@@ -97,15 +98,12 @@ bool list_contains(std::string_view list, std::string_view token) {
 }
 
 bool has_control_chars(std::string_view s) {
-  return std::any_of(s.begin(), s.end(),
-                     [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+  return has_line_break_or_nul(s);
 }
 
 /// A method or field name: a non-empty token (no separators, white space or controls).
 bool valid_token(std::string_view s) {
-  return !s.empty() && std::none_of(s.begin(), s.end(), [](unsigned char c) {
-    return c <= ' ' || c == ':' || c == 0x7f;
-  });
+  return is_header_token(s);
 }
 
 /// A request target: no white space or controls, which would end the request line early.
