@@ -435,16 +435,17 @@ asio::awaitable<std::optional<attempt_failure>> attempt_target(
 
   // 7. Translate.
   const providers::provider& provider = providers::provider_for(conf);
-  std::optional<result<providers::upstream_request>> indexed;
-  if (p.index) {
-    indexed = provider.to_upstream_indexed(
-        providers::indexed_request{*p.index, d.head().headers, d.head().query, p.body}, t);
+  // Built in place (an upstream request is a dozen strings: moving it costs).
+  std::optional<result<providers::upstream_request>> built =
+      p.index
+          ? provider.to_upstream_indexed(
+                providers::indexed_request{*p.index, d.head().headers, d.head().query, p.body}, t)
+          : std::nullopt;
+  if (!built) {
+    built.emplace(provider.to_upstream(
+        providers::client_request{p.object(), d.head().headers, d.head().query, p.body}, t));
   }
-  auto up =
-      indexed
-          ? std::move(*indexed)
-          : provider.to_upstream(
-                providers::client_request{p.object(), d.head().headers, d.head().query, p.body}, t);
+  auto& up = *built;
   if (!up) {
     co_return refuse(up.error());
   }
