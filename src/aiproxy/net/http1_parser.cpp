@@ -642,6 +642,7 @@ void http1_parser<IsRequest>::apply_field(std::string_view name, std::string_vie
       return;
     case 17:  // Transfer-Encoding: chunked only when it is the last coding
       if (token_is(name, "transfer-encoding")) {
+        flags_ |= flag_transfer_encoding;
         if ((flags_ & (flag_chunked | flag_content_length)) != 0) {
           ec = http::error::bad_transfer_encoding;
           return;
@@ -688,6 +689,13 @@ void http1_parser<IsRequest>::finish_header(error_code& ec) {
       length_ = 0;
       length0_ = 0;
       state_ = state::complete;
+    }
+    // A request whose last transfer coding is not chunked has no length anyone agrees on
+    // (RFC 9112 section 6.3: respond 400 and close). Beast took it to have no body, which let
+    // its body pass for the next request. Checked where Beast would call on_header.
+    if ((flags_ & (flag_transfer_encoding | flag_chunked)) == flag_transfer_encoding) {
+      ec = http::error::bad_transfer_encoding;
+      return;
     }
   } else {
     if ((flags_ & flag_skip_body) != 0 || status_ / 100 == 1 || status_ == 204 || status_ == 304) {

@@ -122,6 +122,7 @@ class http1_parser {
   static constexpr unsigned flag_chunked = 1u << 9;
   static constexpr unsigned flag_upgrade = 1u << 10;
   static constexpr unsigned flag_final_chunk = 1u << 11;
+  static constexpr unsigned flag_transfer_encoding = 1u << 12;
 
   void set_flag(unsigned f, bool v) noexcept { flags_ = v ? (flags_ | f) : (flags_ & ~f); }
 

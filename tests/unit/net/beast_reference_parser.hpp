@@ -1,7 +1,9 @@
 #pragma once
 // Test-only: the parsers the gateway used before http1_parser, on Beast's basic_parser, kept as
 // the reference that http1_parser_test.cpp compares the gateway's parser with. Same accessors
-// as net::request_parser / net::response_parser. May touch: the parser's own members only.
+// as net::request_parser / net::response_parser, and one rule Beast 1.81 lacks: a request with
+// Transfer-Encoding whose last coding is not chunked is refused (RFC 9112 section 6.3). May
+// touch: the parser's own members only.
 
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
@@ -53,12 +55,19 @@ class beast_reference_parser final : public boost::beast::http::basic_parser<IsR
     status_ = status;
     version_ = static_cast<unsigned>(version);
   }
-  void on_field_impl(boost::beast::http::field, string_view name, string_view value,
+  void on_field_impl(boost::beast::http::field f, string_view name, string_view value,
                      error_code&) override {
+    if (f == boost::beast::http::field::transfer_encoding) {
+      transfer_encoding_ = true;
+    }
     fields_.emplace_back(std::string(name.data(), name.size()),
                          std::string(value.data(), value.size()));
   }
-  void on_header_impl(error_code&) override {}
+  void on_header_impl(error_code& ec) override {
+    if (IsRequest && transfer_encoding_ && !this->chunked()) {
+      ec = boost::beast::http::error::bad_transfer_encoding;
+    }
+  }
   void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
   std::size_t on_body_impl(string_view data, error_code& ec) override {
     if constexpr (IsRequest) {
@@ -90,6 +99,7 @@ class beast_reference_parser final : public boost::beast::http::basic_parser<IsR
   unsigned version_ = 11;
   int status_ = 0;
   field_list fields_;
+  bool transfer_encoding_ = false;
   std::string body_;
   char* data_ = nullptr;
   std::size_t room_ = 0;

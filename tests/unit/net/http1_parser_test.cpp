@@ -716,3 +716,36 @@ TEST(http1_parser, the_header_limit_counts_the_whole_field_section_whatever_the_
 
 }  // namespace
 }  // namespace aiproxy::net
+
+namespace aiproxy::net {
+namespace {
+
+// A request body whose length the gateway and a server behind it could disagree on is refused
+// (RFC 9112 section 6.3), so that it cannot pass for a second request; a response in the same
+// shape is read until the connection closes.
+TEST(http1_parser, a_request_whose_last_transfer_coding_is_not_chunked_is_refused) {
+  namespace http = boost::beast::http;
+  for (const std::string_view head :
+       {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nContent-Length: 5\r\n\r\n"}) {
+    const std::string raw = std::string(head) + "GET /admin HTTP/1.1\r\nHost: a\r\n\r\n";
+    request_parser p;
+    boost::system::error_code ec;
+    p.put(raw, ec);
+    EXPECT_EQ(ec, http::error::bad_transfer_encoding) << head;
+  }
+  request_parser chunked;
+  boost::system::error_code ec;
+  chunked.put(std::string_view("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"), ec);
+  EXPECT_FALSE(ec);
+  EXPECT_TRUE(chunked.chunked());
+
+  response_parser response;
+  response.put(std::string_view("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"), ec);
+  EXPECT_FALSE(ec);
+  EXPECT_TRUE(response.need_eof());
+}
+
+}  // namespace
+}  // namespace aiproxy::net
