@@ -112,7 +112,8 @@ struct index_builder {
     }
     if (depth_ == 1) {
       pending_key_ = whole && in_text(key) ? key : own(key);
-      if (!out_.duplicates_ && out_.find(pending_key_) != nullptr) {
+      if (!out_.duplicates_ && (out_.members_.size() >= top_level_index::max_checked_members ||
+                                out_.find(pending_key_) != nullptr)) {
         out_.duplicates_ = true;
       }
     } else if (depth_ == 3 && element_open_) {

@@ -44,8 +44,11 @@ class top_level_index {
  public:
   /// False when the text is valid JSON but not an object.
   bool is_object() const noexcept { return is_object_; }
-  /// True when some top-level key is written twice (a parsed tree keeps the last one).
+  /// True when some top-level key is written twice (a parsed tree keeps the last one), or when
+  /// there are more than max_checked_members top-level members (then it is not checked: a
+  /// request does not have that many, and checking would cost the square of their number).
   bool has_duplicate_keys() const noexcept { return duplicates_; }
+  static constexpr std::size_t max_checked_members = 64;
   const std::vector<top_level_member>& members() const noexcept { return members_; }
   /// Inline so that a literal key's length and bytes are compared as constants.
   const top_level_member* find(std::string_view key) const noexcept {

@@ -59,6 +59,23 @@ TEST(top_level_index, notes_a_key_written_twice) {
   EXPECT_FALSE(must_index(R"({"a":{"a":1},"b":{"a":2}})").has_duplicate_keys());
 }
 
+TEST(top_level_index, many_members_are_not_checked_for_duplicates_one_by_one) {
+  std::string text = "{";
+  for (int i = 0; i < 200000; ++i) {
+    text += (i == 0 ? "\"k" : ",\"k") + std::to_string(i) + "\":1";
+  }
+  text += "}";
+  const auto idx = must_index(text);
+  EXPECT_EQ(idx.members().size(), 200000u);
+  EXPECT_TRUE(idx.has_duplicate_keys());  // unknown: callers parse instead
+  std::string few = "{";
+  for (std::size_t i = 0; i < top_level_index::max_checked_members; ++i) {
+    few += (i == 0 ? "\"k" : ",\"k") + std::to_string(i) + "\":1";
+  }
+  few += "}";
+  EXPECT_FALSE(must_index(few).has_duplicate_keys());
+}
+
 TEST(top_level_index, probes_elements_and_members) {
   auto idx = must_index(R"({"messages":[{"role":"user"},{"role":"x","role":2},3]})");
   EXPECT_EQ(idx.first_element_without_string_key(), 1u);
