@@ -312,7 +312,7 @@ const std::vector<std::string> request_cases = {
     "GET / HTTP/1.1\r\nHost a\r\n\r\n",
     "GET / HTTP/1.1\r\nX: a\x01b\r\n\r\n",
     "GET / HTTP/1.1\r\nX: a\x7f\r\n\r\n",
-    std::string("GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", 29),
+    std::string("GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", 26),
     "GET / HTTP/1.1\r\nX: a\nb\r\n\r\n",
     // obs-fold (Beast unfolds it to one SP)
     "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n",
