@@ -122,9 +122,12 @@ std::shared_ptr<const plugins::runtime_config> load(const std::string& path) {
 }
 
 struct worker {
-  // One thread runs this context and every socket on it is used from that thread only, so the
-  // reactor's per-descriptor locks are turned off (posting from other threads stays safe).
-  asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+  // One thread runs this context, and every socket and timer on it is created, registered and
+  // used from that thread (or before it starts), so the reactor's registration and
+  // per-descriptor locks are turned off. The scheduler keeps its lock: the control thread posts
+  // the drain here, and the resolver's helper thread posts its completions.
+  asio::io_context ioc{static_cast<int>(BOOST_ASIO_CONCURRENCY_HINT_ID |
+                                        BOOST_ASIO_CONCURRENCY_HINT_LOCKING_SCHEDULER)};
   std::unique_ptr<tcp::acceptor> acceptor;
   std::unique_ptr<upstream::client> client;
   std::unique_ptr<upstream::identity_tokens> identity;
