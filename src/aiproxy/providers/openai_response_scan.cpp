@@ -1,9 +1,17 @@
 // One hand-written, strict, single pass over an OpenAI-shaped response (see
 // openai_response_scan.hpp). It accepts exactly what Boost.JSON's parser accepts with
 // allow_invalid_utf8 (RFC 8259 grammar, depth at most 32) and reads what the former Boost.JSON
-// SAX handler read. Keys are compared in place, string contents are skipped 16 or 8 bytes at a
-// time, and only numbers the scan keeps that are not plain integers go through Boost.JSON, so that
+// SAX handler read. The objects whose keys matter (root, choices[i], usage and its two details)
+// each have their own loop; every other value goes through one non-recursive skipper. Keys are
+// compared in place by length and then by words, string contents are skipped 16 bytes at a time,
+// and only numbers the scan keeps that are not plain integers go through Boost.JSON, so that
 // their value is exactly Boost.JSON's. Pure: no I/O.
+//
+// No step checks for the end of the input byte by byte: a container document's last non-blank
+// byte must be its closing bracket, which stops every loop over blanks, digits and structure;
+// only strings (which may hold any byte) are bounded, and a nested container that would close
+// on that last byte is an error. A scalar document is scanned in a copy, whose terminating NUL
+// plays the same part.
 
 #include "aiproxy/providers/openai_response_scan.hpp"
 
@@ -27,28 +35,36 @@ namespace aiproxy::providers {
 
 namespace {
 
-/// The containers whose keys the scan reads; every other container is `other`.
+/// The objects whose keys the scan reads.
 enum class frame : std::uint8_t {
-  other,
   root,                // the top-level object
-  choices,             // root.choices (array)
-  choice,              // root.choices[i] (object)
-  usage,               // root.usage (object)
+  choice,              // root.choices[i]
+  usage,               // root.usage
   prompt_details,      // root.usage.prompt_tokens_details
   completion_details,  // root.usage.completion_tokens_details
 };
 
-/// What a value means to the scan, from its container and key.
+/// How many containers a frame's members sit in.
+constexpr int depth_of(frame f) {
+  switch (f) {
+    case frame::root:
+      return 1;
+    case frame::usage:
+      return 2;
+    default:
+      return 3;
+  }
+}
+
+/// What a member's value means to the scan, from its object and key.
 enum class role : std::uint8_t {
   none,
   model,               // root.model
   choices,             // root.choices
-  choice,              // root.choices[i]
   finish_reason,       // root.choices[i].finish_reason
   usage,               // root.usage
   prompt_details,      // root.usage.prompt_tokens_details
   completion_details,  // root.usage.completion_tokens_details
-  // The counters, in this order (see is_counter).
   prompt_tokens,
   completion_tokens,
   total_tokens,
@@ -56,72 +72,68 @@ enum class role : std::uint8_t {
   reasoning_tokens,
 };
 
-constexpr bool is_counter(role r) {
-  return r >= role::prompt_tokens;
-}
-
 /// Boost.JSON's default parse_options::max_depth: the 33rd nested container is an error.
 constexpr int max_depth = 32;
 
-/// The first '"', '\\' or control byte (< 0x20) in [p, end), or end.
-[[gnu::always_inline]] inline const char* find_special(const char* p, const char* end) {
-#if defined(__SSE2__)
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i backslash = _mm_set1_epi8('\\');
-  const __m128i last_control = _mm_set1_epi8(0x1f);
-  while (end - p >= 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i hits =
-        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                     _mm_cmpeq_epi8(_mm_min_epu8(v, last_control), v));
-    if (const int mask = _mm_movemask_epi8(hits); mask != 0) {
-      return p + std::countr_zero(static_cast<unsigned>(mask));
-    }
-    p += 16;
-  }
-#endif
-  if constexpr (std::endian::native == std::endian::little) {
-    // Per byte: the high bit marks a zero of x ^ '"' or x ^ '\\', or a byte below 0x20. Borrows
-    // can only mark bytes above a real hit, so the lowest mark is always a real one.
-    constexpr std::uint64_t ones = 0x0101010101010101u;
-    constexpr std::uint64_t highs = 0x8080808080808080u;
-    while (end - p >= 8) {
-      std::uint64_t x;
-      std::memcpy(&x, p, 8);
-      const std::uint64_t q = x ^ (ones * '"');
-      const std::uint64_t b = x ^ (ones * '\\');
-      const std::uint64_t marks =
-          (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x)) & highs;
-      if (marks != 0) {
-        return p + std::countr_zero(marks) / 8;
-      }
-      p += 8;
-    }
-  }
-  while (p != end) {
-    const auto c = static_cast<unsigned char>(*p);
-    if (c == '"' || c == '\\' || c < 0x20) {
-      break;
-    }
-    ++p;
-  }
-  return p;
-}
-
-inline int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  const char lower = static_cast<char>(c | 0x20);
-  if (lower >= 'a' && lower <= 'f') {
-    return lower - 'a' + 10;
-  }
-  return -1;
-}
-
 inline bool is_digit(char c) {
-  return c >= '0' && c <= '9';
+  return static_cast<unsigned>(static_cast<unsigned char>(c)) - '0' < 10u;
 }
+
+/// JSON's four whitespace bytes.
+inline bool is_whitespace(char c) {
+  constexpr std::uint64_t blanks = (std::uint64_t{1} << ' ') | (std::uint64_t{1} << '\n') |
+                                   (std::uint64_t{1} << '\r') | (std::uint64_t{1} << '\t');
+  const auto u = static_cast<unsigned char>(c);
+  return u <= ' ' && ((blanks >> u) & 1u) != 0;
+}
+
+inline std::uint64_t load8(const char* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+inline std::uint32_t load4(const char* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+/// Whether the n = N-1 bytes at p (a key already known to be n bytes long) are `lit`.
+template <std::size_t N>
+[[gnu::always_inline]] inline bool same(const char* p, const char (&lit)[N]) {
+  constexpr std::size_t n = N - 1;
+  static_assert(n >= 4);
+  if constexpr (n >= 8) {
+    std::uint64_t diff = load8(p + n - 8) ^ load8(lit + n - 8);
+    for (std::size_t i = 0; i + 8 < n; i += 8) {
+      diff |= load8(p + i) ^ load8(lit + i);
+    }
+    return diff == 0;
+  } else {
+    return ((load4(p) ^ load4(lit)) | (load4(p + n - 4) ^ load4(lit + n - 4))) == 0;
+  }
+}
+
+#if defined(__SSE2__)
+/// Bit i: byte p[i] is '"', '\\' or a control byte (< 0x20).
+[[gnu::always_inline]] inline unsigned special_mask(const char* p) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i hits = _mm_or_si128(
+      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+      _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v));
+  return static_cast<unsigned>(_mm_movemask_epi8(hits));
+}
+
+/// Bit i: byte p[i] is not JSON whitespace.
+[[gnu::always_inline]] inline unsigned non_blank_mask(const char* p) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i blanks = _mm_or_si128(
+      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))),
+      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\t'))));
+  return static_cast<unsigned>(_mm_movemask_epi8(blanks)) ^ 0xffffu;
+}
+#endif
 
 /// Drops what it is given: validating a string the scan does not keep.
 struct no_sink {
@@ -136,248 +148,446 @@ struct string_sink {
   void push_back(char c) { out.push_back(c); }
 };
 
-/// JSON's four whitespace bytes; everything above ' ' (nearly every byte the scan asks about) is
-/// decided by the first comparison.
-inline bool is_whitespace(char c) {
-  return static_cast<unsigned char>(c) <= ' ' && (c == ' ' || c == '\n' || c == '\r' || c == '\t');
-}
-
 /// The scan. Each step takes the position it starts at and returns the position after what it
-/// read, or nullptr when the body is not valid JSON.
+/// read, or nullptr when the body is not valid JSON. Every position a step is given is at most
+/// limit_, and *limit_ is readable: it is the closing bracket of a container document, or the NUL
+/// after a scalar document's copy. That byte ends every run of blanks, digits or literal letters,
+/// is never a string's closing quote, and closes no container but the document itself.
 class scanner {
  public:
-  scanner(std::string_view body, std::string_view payload_field)
-      : begin_(body.data()), end_(body.data() + body.size()), payload_field_(payload_field) {}
+  /// [begin, end) is the input, `limit` as above (in [begin, end]).
+  scanner(const char* begin, const char* end, const char* limit, std::string_view payload_field)
+      : begin_(begin),
+        end_(end),
+        limit_(limit),
+        payload_field_(payload_field),
+        payload_is_choices_(payload_field == "choices") {}
 
-  std::optional<openai_response_scan> run() {
-    const char* p = skip_whitespace(begin_);
-    if (p == end_) {
-      return std::nullopt;
-    }
+  /// A container document whose first byte is at p and whose last non-blank byte is limit_.
+  std::optional<openai_response_scan> run_container(const char* p) {
     if (*p == '{') {
       result_.is_object = true;
-      p = object(p, frame::root, 1);
+      p = object<frame::root>(p + 1);
     } else {
-      p = value(p, role::none, 0);
+      p = skip_container(p, 0);
     }
-    if (p == nullptr || skip_whitespace(p) != end_) {
+    if (p != limit_ + 1) {
+      return std::nullopt;
+    }
+    return std::move(result_);
+  }
+
+  /// A scalar document (in a NUL-terminated copy, limit_ == end_) whose first byte is at p.
+  std::optional<openai_response_scan> run_scalar(const char* p) {
+    p = skip_scalar(p);
+    if (p == nullptr || skip_whitespace(p) != limit_) {
       return std::nullopt;
     }
     return std::move(result_);
   }
 
  private:
-  const char* skip_whitespace(const char* p) const {
-    while (p != end_ && is_whitespace(*p)) {
+  [[gnu::always_inline]] const char* skip_whitespace(const char* p) const {
+    if (!is_whitespace(*p)) {
+      return p;
+    }
+    ++p;
+    if (!is_whitespace(*p)) {
+      return p;
+    }
+    return skip_blank_run(p + 1);
+  }
+
+  /// The first non-blank byte at or after p (a longer run, as in indented documents).
+  const char* skip_blank_run(const char* p) const {
+#if defined(__SSE2__)
+    while (limit_ - p >= 16) {
+      if (const unsigned mask = non_blank_mask(p); mask != 0) {
+        return p + std::countr_zero(mask);
+      }
+      p += 16;
+    }
+#endif
+    while (is_whitespace(*p)) {
       ++p;
     }
     return p;
   }
 
-  /// One value at p (before end_); `depth` counts the containers around it.
-  [[gnu::always_inline]] const char* value(const char* p, role r, int depth) {
-    switch (*p) {
-      case '"':
-        if (r == role::model || (r == role::finish_reason && !finish_set_)) {
-          return kept_string(p + 1, r);
+  /// The first '"', '\\' or control byte in [p, limit_), or limit_.
+  [[gnu::always_inline]] const char* find_special(const char* p) const {
+#if defined(__SSE2__)
+    while (limit_ - p >= 16) {
+      if (const unsigned mask = special_mask(p); mask != 0) {
+        return p + std::countr_zero(mask);
+      }
+      p += 16;
+    }
+    if (limit_ - begin_ >= 16) {
+      // The 16 bytes before limit_, less those before p.
+      const char* q = limit_ - 16;
+      const unsigned mask = special_mask(q) >> (p - q);
+      return mask != 0 ? p + std::countr_zero(mask) : limit_;
+    }
+#else
+    if constexpr (std::endian::native == std::endian::little) {
+      // Per byte: the high bit marks a zero of x ^ '"' or x ^ '\\', or a byte below 0x20.
+      // Borrows can only mark bytes above a real hit, so the lowest mark is always a real one.
+      constexpr std::uint64_t ones = 0x0101010101010101u;
+      constexpr std::uint64_t highs = 0x8080808080808080u;
+      while (limit_ - p >= 8) {
+        const std::uint64_t x = load8(p);
+        const std::uint64_t q = x ^ (ones * '"');
+        const std::uint64_t b = x ^ (ones * '\\');
+        const std::uint64_t marks =
+            (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x)) & highs;
+        if (marks != 0) {
+          return p + std::countr_zero(marks) / 8;
         }
-        return skip_string(p + 1);
-      case '{':
-        return object(p,
-                      r == role::usage                ? frame::usage
-                      : r == role::choice             ? frame::choice
-                      : r == role::prompt_details     ? frame::prompt_details
-                      : r == role::completion_details ? frame::completion_details
-                                                      : frame::other,
-                      depth + 1);
-      case '[':
-        return array(p, r == role::choices ? frame::choices : frame::other, depth + 1);
-      case 't':
-        return literal(p, "true", 4);
-      case 'f':
-        return literal(p, "false", 5);
-      case 'n':
-        return literal(p, "null", 4);
-      default:
-        return number(p, r);
+        p += 8;
+      }
     }
+#endif
+    while (p != limit_) {
+      const auto c = static_cast<unsigned char>(*p);
+      if (c == '"' || c == '\\' || c < 0x20) {
+        break;
+      }
+      ++p;
+    }
+    return p;
   }
 
-  const char* literal(const char* p, const char* text, std::size_t n) const {
-    if (static_cast<std::size_t>(end_ - p) < n || std::memcmp(p, text, n) != 0) {
-      return nullptr;
-    }
-    return p + n;
-  }
+  // ---- the objects the scan reads ----
 
-  /// The object whose '{' is at p.
-  const char* object(const char* p, frame f, int depth) {
-    if (depth > max_depth) {
-      return nullptr;
-    }
-    p = skip_whitespace(p + 1);
-    if (p == end_) {
-      return nullptr;
-    }
+  /// The members of a frame-F object, p just past its '{'.
+  template <frame F>
+  const char* object(const char* p) {
+    p = skip_whitespace(p);
     if (*p != '}') {
       for (;;) {
         if (*p != '"') {
           return nullptr;
         }
-        role r = role::none;
-        bool payload = false;
-        p = f == frame::other ? skip_string(p + 1) : key(p + 1, f, r, payload);
-        if (p == nullptr) {
-          return nullptr;
-        }
-        if (p == end_ || *p != ':') {
-          p = skip_whitespace(p);
-          if (p == end_ || *p != ':') {
+        const char* k = p + 1;
+        std::size_t n;
+        if (const char* stop = find_special(k); *stop == '"') {
+          n = static_cast<std::size_t>(stop - k);
+          p = stop + 1;
+        } else {
+          key_buffer_.clear();
+          string_sink sink{key_buffer_};
+          p = read_string(k, sink);
+          if (p == nullptr) {
             return nullptr;
           }
+          k = key_buffer_.data();
+          n = key_buffer_.size();
         }
-        p = skip_whitespace(p + 1);
-        if (p == end_) {
+        p = skip_whitespace(p);
+        if (*p != ':') {
           return nullptr;
         }
-        if (payload && *p == '[') {
-          result_.has_payload = true;
-        }
-        p = value(p, r, depth);
+        p = skip_whitespace(p + 1);
+        p = member_value<F>(p, classify<F>(k, n), k, n);
         if (p == nullptr) {
           return nullptr;
         }
-        const auto [at, more] = after_item(p, '}');
-        if (at == nullptr) {
+        p = skip_whitespace(p);
+        if (*p == ',') {
+          p = skip_whitespace(p + 1);
+          continue;
+        }
+        if (*p != '}') {
           return nullptr;
         }
-        p = at;
-        if (!more) {
-          break;
-        }
+        break;
       }
     }
-    if (f == frame::usage) {
+    if constexpr (F != frame::root) {
+      if (p == limit_) {
+        return nullptr;  // the document's last byte closes a nested object
+      }
+    }
+    if constexpr (F == frame::usage) {
       finish_usage();
     }
     return p + 1;
   }
 
-  /// The array whose '[' is at p.
-  const char* array(const char* p, frame f, int depth) {
-    if (depth > max_depth) {
-      return nullptr;
+  /// What the n-byte key at k means in a frame-F object. Sizes first: most keys are decided
+  /// without looking at their bytes.
+  template <frame F>
+  [[gnu::always_inline]] static role classify(const char* k, std::size_t n) {
+    if constexpr (F == frame::root) {
+      if (n == 5) {
+        return same(k, "model") ? role::model : same(k, "usage") ? role::usage : role::none;
+      }
+      return n == 7 && same(k, "choices") ? role::choices : role::none;
+    } else if constexpr (F == frame::choice) {
+      return n == 13 && same(k, "finish_reason") ? role::finish_reason : role::none;
+    } else if constexpr (F == frame::usage) {
+      switch (n) {
+        case 13:
+          return same(k, "prompt_tokens") ? role::prompt_tokens : role::none;
+        case 17:
+          return same(k, "completion_tokens") ? role::completion_tokens : role::none;
+        case 12:
+          return same(k, "total_tokens") ? role::total_tokens : role::none;
+        case 21:
+          return same(k, "prompt_tokens_details") ? role::prompt_details : role::none;
+        case 25:
+          return same(k, "completion_tokens_details") ? role::completion_details : role::none;
+        default:
+          return role::none;
+      }
+    } else if constexpr (F == frame::prompt_details) {
+      return n == 13 && same(k, "cached_tokens") ? role::cached_tokens : role::none;
+    } else {
+      return n == 16 && same(k, "reasoning_tokens") ? role::reasoning_tokens : role::none;
     }
-    p = skip_whitespace(p + 1);
-    if (p == end_) {
-      return nullptr;
+  }
+
+  /// The value at p of a member of a frame-F object whose key (n bytes at k) means r.
+  template <frame F>
+  [[gnu::always_inline]] const char* member_value(const char* p, role r, const char* k,
+                                                  std::size_t n) {
+    switch (r) {
+      case role::model:
+        if (*p == '"') {
+          return kept_string<role::model>(p + 1);
+        }
+        break;
+      case role::choices:
+        if (*p == '[') {
+          if (payload_is_choices_) {
+            result_.has_payload = true;
+          }
+          return choices(p + 1);
+        }
+        break;
+      case role::usage:
+        if (*p == '{') {
+          return object<frame::usage>(p + 1);
+        }
+        break;
+      case role::finish_reason:
+        if (*p == '"' && !finish_set_) {
+          return kept_string<role::finish_reason>(p + 1);
+        }
+        break;
+      case role::prompt_details:
+        if (*p == '{') {
+          return object<frame::prompt_details>(p + 1);
+        }
+        break;
+      case role::completion_details:
+        if (*p == '{') {
+          return object<frame::completion_details>(p + 1);
+        }
+        break;
+      case role::prompt_tokens:
+      case role::completion_tokens:
+      case role::total_tokens:
+      case role::cached_tokens:
+      case role::reasoning_tokens:
+        if (*p == '-' || is_digit(*p)) {
+          return number<true>(p, r);
+        }
+        break;
+      case role::none:
+        break;
     }
-    if (*p == ']') {
-      return p + 1;
+    if constexpr (F == frame::root) {
+      if (*p == '[' && !payload_is_choices_ && n == payload_field_.size() &&
+          std::memcmp(k, payload_field_.data(), n) == 0) {
+        result_.has_payload = true;
+      }
     }
-    const role element = f == frame::choices ? role::choice : role::none;
-    for (;;) {
-      p = value(p, element, depth);
+    return skip_value(p, depth_of(F));
+  }
+
+  /// The elements of root.choices, p just past its '['.
+  const char* choices(const char* p) {
+    p = skip_whitespace(p);
+    if (*p != ']') {
+      for (;;) {
+        p = *p == '{' ? object<frame::choice>(p + 1) : skip_value(p, 2);
+        if (p == nullptr) {
+          return nullptr;
+        }
+        p = skip_whitespace(p);
+        if (*p == ',') {
+          p = skip_whitespace(p + 1);
+          continue;
+        }
+        if (*p != ']') {
+          return nullptr;
+        }
+        break;
+      }
+    }
+    if (p == limit_) {
+      return nullptr;  // the document's last byte closes a nested array
+    }
+    return p + 1;
+  }
+
+  /// A string value the scan keeps (root.model, the first finish_reason), p just past its
+  /// opening quote.
+  template <role R>
+  const char* kept_string(const char* p) {
+    std::string& out =
+        R == role::model ? result_.summary.response_model : result_.summary.finish_reason;
+    if (const char* stop = find_special(p); *stop == '"') {
+      const auto n = static_cast<std::size_t>(stop - p);
+      if (R != role::model || n != 0) {
+        out.assign(p, n);
+      }
+      p = stop + 1;
+    } else {
+      std::string text;
+      string_sink sink{text};
+      p = read_string(p, sink);
       if (p == nullptr) {
         return nullptr;
       }
-      const auto [at, more] = after_item(p, ']');
-      if (at == nullptr || !more) {
-        return at == nullptr ? nullptr : at + 1;
+      if (R != role::model || !text.empty()) {
+        out = std::move(text);
       }
-      p = at;
     }
-  }
-
-  /// After a member or an element: white space, then `close` ({at it, false}) or a comma and
-  /// the start of the next item ({at that, true}); {nullptr, false} for anything else.
-  std::pair<const char*, bool> after_item(const char* p, char close) const {
-    if (p != end_ && is_whitespace(*p)) {
-      p = skip_whitespace(p);
-    }
-    if (p == end_ || (*p != close && *p != ',')) {
-      return {nullptr, false};
-    }
-    if (*p == close) {
-      return {p, false};
-    }
-    p = skip_whitespace(p + 1);
-    if (p == end_) {
-      return {nullptr, false};
-    }
-    return {p, true};
-  }
-
-  /// A key of an object the scan reads, p just past its opening quote: sets what its value means.
-  /// Keys without escapes are compared where they are.
-  const char* key(const char* p, frame f, role& r, bool& payload) {
-    const char* stop = find_special(p, end_);
-    if (stop != end_ && *stop == '"') {
-      r = classify(f, std::string_view(p, static_cast<std::size_t>(stop - p)), payload);
-      return stop + 1;
-    }
-    key_buffer_.clear();
-    string_sink sink{key_buffer_};
-    p = read_string(p, sink);
-    if (p != nullptr) {
-      r = classify(f, key_buffer_, payload);
+    if constexpr (R == role::finish_reason) {
+      finish_set_ = true;
     }
     return p;
   }
 
-  [[gnu::always_inline]] role classify(frame f, std::string_view k, bool& payload) const {
-    // Sizes first: most keys are decided without looking at their bytes.
-    switch (f) {
-      case frame::root:
-        payload = k.size() == payload_field_.size() && k == payload_field_;
-        if (k.size() == 5) {
-          return k == "model" ? role::model : k == "usage" ? role::usage : role::none;
-        }
-        return k.size() == 7 && k == "choices" ? role::choices : role::none;
-      case frame::choice:
-        return k.size() == 13 && k == "finish_reason" ? role::finish_reason : role::none;
-      case frame::usage:
-        switch (k.size()) {
-          case 13:
-            return k == "prompt_tokens" ? role::prompt_tokens : role::none;
-          case 17:
-            return k == "completion_tokens" ? role::completion_tokens : role::none;
-          case 12:
-            return k == "total_tokens" ? role::total_tokens : role::none;
-          case 21:
-            return k == "prompt_tokens_details" ? role::prompt_details : role::none;
-          case 25:
-            return k == "completion_tokens_details" ? role::completion_details : role::none;
-          default:
-            return role::none;
-        }
-      case frame::prompt_details:
-        return k.size() == 13 && k == "cached_tokens" ? role::cached_tokens : role::none;
-      case frame::completion_details:
-        return k.size() == 16 && k == "reasoning_tokens" ? role::reasoning_tokens : role::none;
-      default:
-        return role::none;
+  // ---- values the scan does not read ----
+
+  /// Any value at p; `depth` containers enclose it.
+  [[gnu::always_inline]] const char* skip_value(const char* p, int depth) {
+    if (*p == '{' || *p == '[') {
+      return skip_container(p, depth);
     }
+    return skip_scalar(p);
+  }
+
+  /// A string, number or literal at p (anything else at p is an error).
+  [[gnu::always_inline]] const char* skip_scalar(const char* p) {
+    switch (*p) {
+      case '"':
+        return skip_string(p + 1);
+      case 't':
+        return limit_ - p >= 4 && load4(p) == load4("true") ? p + 4 : nullptr;
+      case 'f':
+        return limit_ - p >= 5 && load4(p + 1) == load4("alse") ? p + 5 : nullptr;
+      case 'n':
+        return limit_ - p >= 4 && load4(p) == load4("null") ? p + 4 : nullptr;
+      default:
+        return number<false>(p, role::none);
+    }
+  }
+
+  /// The object or array at p, with everything in it, without recursion; `depth` containers
+  /// enclose it (0: it is the document).
+  const char* skip_container(const char* p, int depth) {
+    std::uint64_t objects = 0;  // bit i: the container i levels out from the innermost is an object
+    int open = 0;               // containers opened here and not yet closed
+    for (;;) {
+      // p is at a value.
+      bool closing = false;
+      if (const char c = *p; c == '{' || c == '[') {
+        if (depth + open >= max_depth) {
+          return nullptr;
+        }
+        ++open;
+        objects = (objects << 1) | (c == '{' ? 1u : 0u);
+        p = skip_whitespace(p + 1);
+        if (*p == (c == '{' ? '}' : ']')) {
+          closing = true;  // an empty container
+        } else {
+          if (c == '{') {
+            p = skip_key(p);
+            if (p == nullptr) {
+              return nullptr;
+            }
+          }
+          continue;
+        }
+      } else {
+        p = skip_scalar(p);
+        if (p == nullptr) {
+          return nullptr;
+        }
+        p = skip_whitespace(p);
+      }
+      // p is at what follows a value, or at the closing bracket of an empty container.
+      for (;;) {
+        const bool in_object = (objects & 1u) != 0;
+        if (!closing) {
+          if (*p == ',') {
+            p = skip_whitespace(p + 1);
+            if (in_object) {
+              p = skip_key(p);
+              if (p == nullptr) {
+                return nullptr;
+              }
+            }
+            break;
+          }
+          if (*p != (in_object ? '}' : ']')) {
+            return nullptr;
+          }
+        }
+        closing = false;
+        if (p == limit_ && (open != 1 || depth != 0)) {
+          return nullptr;  // the document's last byte closes a nested container
+        }
+        ++p;
+        objects >>= 1;
+        if (--open == 0) {
+          return p;
+        }
+        p = skip_whitespace(p);
+      }
+    }
+  }
+
+  /// A key and its colon at p, in an object the scan does not read: the position of its value.
+  const char* skip_key(const char* p) const {
+    if (*p != '"') {
+      return nullptr;
+    }
+    p = skip_string(p + 1);
+    if (p == nullptr) {
+      return nullptr;
+    }
+    p = skip_whitespace(p);
+    if (*p != ':') {
+      return nullptr;
+    }
+    return skip_whitespace(p + 1);
   }
 
   /// A string the scan does not keep, p just past its opening quote.
   [[gnu::always_inline]] const char* skip_string(const char* p) const {
-    const char* stop = find_special(p, end_);
-    if (stop != end_ && *stop == '"') {
+    if (const char* stop = find_special(p); *stop == '"') {
       return stop + 1;
     }
     no_sink sink;
     return read_string(p, sink);
   }
 
+  // ---- strings with escapes ----
+
   /// The rest of a string from p (just past its opening quote, or after a whole character or
   /// escape inside it), unescaped into `sink`.
   template <class Sink>
   const char* read_string(const char* p, Sink& sink) const {
     for (;;) {
-      const char* stop = find_special(p, end_);
-      if (stop == end_) {
-        return nullptr;
+      const char* stop = find_special(p);
+      if (stop == limit_) {
+        return nullptr;  // no closing quote before the document's last byte
       }
       sink.append(p, static_cast<std::size_t>(stop - p));
       if (*stop == '"') {
@@ -393,12 +603,9 @@ class scanner {
     }
   }
 
-  /// One escape, p just past its backslash.
+  /// One escape, p just past its backslash (before limit_: the backslash is).
   template <class Sink>
   const char* escape(const char* p, Sink& sink) const {
-    if (p == end_) {
-      return nullptr;
-    }
     switch (*p) {
       case '"':
       case '\\':
@@ -433,7 +640,7 @@ class scanner {
     if (cp >= 0xd800 && cp <= 0xdfff) {
       // A high surrogate must be followed by an escaped low one; a lone low one is an error.
       unsigned low;
-      if (cp > 0xdbff || end_ - p < 2 || p[0] != '\\' || p[1] != 'u') {
+      if (cp > 0xdbff || limit_ - p < 2 || p[0] != '\\' || p[1] != 'u') {
         return nullptr;
       }
       p = hex4(p + 2, low);
@@ -446,8 +653,20 @@ class scanner {
     return p;
   }
 
+  static int hex_value(char c) {
+    if (is_digit(c)) {
+      return c - '0';
+    }
+    const char lower = static_cast<char>(c | 0x20);
+    if (lower >= 'a' && lower <= 'f') {
+      return lower - 'a' + 10;
+    }
+    return -1;
+  }
+
+  /// Four hex digits at p; a string's digits all lie before limit_.
   const char* hex4(const char* p, unsigned& out) const {
-    if (end_ - p < 4) {
+    if (limit_ - p < 4) {
       return nullptr;
     }
     out = 0;
@@ -480,45 +699,21 @@ class scanner {
     }
   }
 
-  /// A string value the scan keeps (root.model, the first finish_reason), p just past its
-  /// opening quote.
-  const char* kept_string(const char* p, role r) {
-    std::string text;
-    const char* stop = find_special(p, end_);
-    if (stop != end_ && *stop == '"') {
-      text.assign(p, static_cast<std::size_t>(stop - p));
-      p = stop + 1;
-    } else {
-      string_sink sink{text};
-      p = read_string(p, sink);
-      if (p == nullptr) {
-        return nullptr;
-      }
-    }
-    if (r == role::model) {
-      if (!text.empty()) {
-        result_.summary.response_model = std::move(text);
-      }
-    } else {
-      result_.summary.finish_reason = std::move(text);
-      finish_set_ = true;
-    }
-    return p;
-  }
+  // ---- numbers ----
 
-  /// A number at p, checked against RFC 8259's grammar (anything else at p is an error).
+  /// A number at p, checked against RFC 8259's grammar (anything else at p is an error); when
+  /// Count, its value is the count `r` if it is one.
+  template <bool Count>
   [[gnu::always_inline]] const char* number(const char* p, role r) {
     const char* start = p;
     const bool negative = *p == '-';
-    if (negative && ++p == end_) {
-      return nullptr;
-    }
+    p += negative ? 1 : 0;
     const char* digits = p;
     if (*p == '0') {
       ++p;
-    } else if (*p >= '1' && *p <= '9') {
+    } else if (is_digit(*p)) {
       ++p;
-      while (p != end_ && is_digit(*p)) {
+      while (is_digit(*p)) {
         ++p;
       }
     } else {
@@ -526,29 +721,29 @@ class scanner {
     }
     const char* digits_end = p;
     bool plain = p - digits <= 18;  // an integer that surely fits an int64
-    if (p != end_ && *p == '.') {
+    if (*p == '.') {
       ++p;
-      if (p == end_ || !is_digit(*p)) {
+      if (!is_digit(*p)) {
         return nullptr;
       }
-      while (p != end_ && is_digit(*p)) {
+      while (is_digit(*p)) {
         ++p;
       }
       plain = false;
     }
-    if (p != end_ && (*p == 'e' || *p == 'E')) {
+    if ((*p | 0x20) == 'e') {
       ++p;
-      if (p != end_ && (*p == '+' || *p == '-')) {
+      if (*p == '+' || *p == '-') {
         ++p;
       }
-      if (p == end_ || !is_digit(*p)) {
+      if (!is_digit(*p)) {
         return nullptr;
       }
-      while (p != end_ && *p == '0') {
+      while (*p == '0') {
         ++p;
       }
       const char* significant = p;
-      while (p != end_ && is_digit(*p)) {
+      while (is_digit(*p)) {
         ++p;
       }
       // Boost.JSON rejects exponents (plus the digits it shifts by) beyond INT_MAX; below 1e9,
@@ -561,19 +756,18 @@ class scanner {
     if (p - start >= (std::ptrdiff_t{1} << 30)) {
       return boost_number(start, p, r);
     }
-    if (!is_counter(r)) {
-      return p;
-    }
-    if (!plain) {
-      return boost_number(start, p, r);
-    }
-    std::int64_t v = 0;
-    for (const char* d = digits; d != digits_end; ++d) {
-      v = v * 10 + (*d - '0');
-    }
-    // "-0" is Boost.JSON's int64 0; other negative integers are not counts.
-    if (!negative || v == 0) {
-      count(r, v);
+    if constexpr (Count) {
+      if (!plain) {
+        return boost_number(start, p, r);
+      }
+      std::int64_t v = 0;
+      for (const char* d = digits; d != digits_end; ++d) {
+        v = v * 10 + (*d - '0');
+      }
+      // "-0" is Boost.JSON's int64 0; other negative integers are not counts.
+      if (!negative || v == 0) {
+        count(r, v);
+      }
     }
     return p;
   }
@@ -592,7 +786,7 @@ class scanner {
     if (ec) {
       return nullptr;
     }
-    if (!is_counter(r)) {
+    if (r == role::none) {
       return stop;
     }
     if (v.is_int64()) {
@@ -655,8 +849,10 @@ class scanner {
   }
 
   const char* const begin_;
-  const char* const end_;
+  const char* const end_;    // the end of the input (numbers read by Boost.JSON look at it)
+  const char* const limit_;  // see the class comment
   const std::string_view payload_field_;
+  const bool payload_is_choices_;
   std::string key_buffer_;  // an escaped key, unescaped
   bool finish_set_ = false;
   json::usage usage_;
@@ -670,7 +866,31 @@ class scanner {
 
 std::optional<openai_response_scan> scan_openai_response(std::string_view body,
                                                          std::string_view payload_field) {
-  return scanner(body, payload_field).run();
+  const char* const begin = body.data();
+  const char* const end = begin + body.size();
+  const char* p = begin;
+  while (p != end && is_whitespace(*p)) {
+    ++p;
+  }
+  if (p == end) {
+    return std::nullopt;
+  }
+  if (*p == '{' || *p == '[') {
+    // A container document ends with its closing bracket and blanks.
+    const char* last = end - 1;
+    while (is_whitespace(*last)) {
+      --last;  // stops at p at the latest
+    }
+    if (*last != (*p == '{' ? '}' : ']')) {
+      return std::nullopt;
+    }
+    return scanner(begin, end, last, payload_field).run_container(p);
+  }
+  // A string, number or literal (or an error): scanned in a NUL-terminated copy.
+  const std::string copy(body);
+  const char* const copy_end = copy.data() + copy.size();
+  return scanner(copy.data(), copy_end, copy_end, payload_field)
+      .run_scalar(copy.data() + (p - begin));
 }
 
 }  // namespace aiproxy::providers
