@@ -1,13 +1,22 @@
-// The top-level index (see top_level_index.hpp): Boost.JSON's own parser with a handler that
-// keeps the top-level members instead of building a tree, so that what it accepts is exactly
-// what boost::json::parse accepts. Pure, no I/O.
+// The top-level index (see top_level_index.hpp). index_top_level is a hand-written single pass
+// that accepts exactly what boost::json::parse (Boost 1.81) accepts: its string, escape, UTF-8,
+// number, literal, whitespace and depth rules are restated here, and the numbers it keeps get
+// their value from Boost.JSON itself. index_top_level_with_parser drives Boost.JSON's
+// basic_parser with a handler instead: the reference the tests compare against, and the path
+// for texts past Boost.JSON's size limits. Pure, no I/O.
 #include "aiproxy/json/top_level_index.hpp"
 
 #include "aiproxy/json/writer.hpp"
 
 #include <boost/json/basic_parser_impl.hpp>
 
+#include <cstdint>
+#include <cstring>
 #include <utility>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace aiproxy::json {
 
@@ -41,7 +50,12 @@ struct index_builder {
   }
 
   bool on_document_begin(error_code&) { return true; }
-  bool on_document_end(error_code&) { return true; }
+  bool on_document_end(error_code&) {
+    if (!out_.is_object_) {
+      out_.members_.clear();  // the elements of a top-level array: not members
+    }
+    return true;
+  }
 
   bool on_object_begin(error_code&) {
     if (depth_ == 0) {
@@ -269,8 +283,9 @@ struct index_builder {
   bool expect_member_value_ = false;
 };
 
-std::optional<top_level_index> index_top_level(std::string_view text, const index_probes& probes,
-                                               std::size_t max_depth) {
+std::optional<top_level_index> index_top_level_with_parser(std::string_view text,
+                                                           const index_probes& probes,
+                                                           std::size_t max_depth) {
   top_level_index out;
   boost::json::parse_options options;
   options.max_depth = max_depth;
@@ -279,6 +294,898 @@ std::optional<top_level_index> index_top_level(std::string_view text, const inde
   const std::size_t n = parser.write_some(false, text.data(), text.size(), ec);
   // As boost::json::parse: one whole document and nothing after it.
   if (ec || n < text.size() || !parser.done()) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+namespace {
+
+/// A basic_parser handler that keeps the one number a text starts with.
+struct number_handler {
+  static constexpr std::size_t max_object_size = boost::json::object::max_size();
+  static constexpr std::size_t max_array_size = boost::json::array::max_size();
+  static constexpr std::size_t max_key_size = boost::json::string::max_size();
+  static constexpr std::size_t max_string_size = boost::json::string::max_size();
+
+  boost::json::value value;
+
+  bool on_document_begin(error_code&) { return true; }
+  bool on_document_end(error_code&) { return true; }
+  bool on_object_begin(error_code&) { return false; }
+  bool on_object_end(std::size_t, error_code&) { return false; }
+  bool on_array_begin(error_code&) { return false; }
+  bool on_array_end(std::size_t, error_code&) { return false; }
+  bool on_key_part(sv, std::size_t, error_code&) { return false; }
+  bool on_key(sv, std::size_t, error_code&) { return false; }
+  bool on_string_part(sv, std::size_t, error_code&) { return false; }
+  bool on_string(sv, std::size_t, error_code&) { return false; }
+  bool on_number_part(sv, error_code&) { return true; }
+  bool on_int64(std::int64_t v, sv, error_code&) { return keep(v); }
+  bool on_uint64(std::uint64_t v, sv, error_code&) { return keep(v); }
+  bool on_double(double v, sv, error_code&) { return keep(v); }
+  bool on_bool(bool, error_code&) { return false; }
+  bool on_null(error_code&) { return false; }
+  bool on_comment_part(sv, error_code&) { return false; }
+  bool on_comment(sv, error_code&) { return false; }
+
+ private:
+  template <class T>
+  bool keep(T v) {
+    value = v;
+    return true;
+  }
+};
+
+/// The number at `p` as boost::json::parse gives it when the text ends at `end`, or nullopt
+/// when it refuses the number. Boost.JSON 1.81 takes a faster path, which can round a double
+/// differently, when 33 bytes or more remain from the number to the end of the buffer: hence
+/// the parse runs over the rest of the whole text, not over the number alone. It stops after
+/// the number and the whitespace after it.
+std::optional<boost::json::value> boost_number(const char* p, const char* end) {
+  boost::json::basic_parser<number_handler> parser(boost::json::parse_options{});
+  error_code ec;
+  parser.write_some(false, p, static_cast<std::size_t>(end - p), ec);
+  if (ec) {
+    return std::nullopt;
+  }
+  return std::move(parser.handler().value);
+}
+
+inline bool is_ws(char c) noexcept {
+  return static_cast<unsigned char>(c) <= ' ' && (c == ' ' || c == '\n' || c == '\r' || c == '\t');
+}
+
+inline bool is_digit(char c) noexcept {
+  return static_cast<unsigned char>(c - '0') < 10;
+}
+
+inline const char* skip_ws(const char* p, const char* end) noexcept {
+  while (p != end && is_ws(*p)) {
+    ++p;
+  }
+  return p;
+}
+
+inline int hex_value(char c) noexcept {
+  if (is_digit(c)) {
+    return c - '0';
+  }
+  const char l = static_cast<char>(c | 0x20);
+  return l >= 'a' && l <= 'f' ? l - 'a' + 10 : -1;
+}
+
+/// Four hex digits at p (at least four bytes), or -1.
+inline long hex4(const char* p) noexcept {
+  const int a = hex_value(p[0]);
+  const int b = hex_value(p[1]);
+  const int c = hex_value(p[2]);
+  const int d = hex_value(p[3]);
+  if ((a | b | c | d) < 0) {
+    return -1;
+  }
+  return (a << 12) | (b << 8) | (c << 4) | d;
+}
+
+/// Past the escape whose backslash is at p, or nullptr. A \u escape of a leading surrogate
+/// (D800-DBFF) must be followed by one of a trailing surrogate (DC00-DFFF); a lone trailing
+/// surrogate is refused, as Boost.JSON does.
+const char* skip_escape(const char* p, const char* end) noexcept {
+  ++p;
+  if (p == end) {
+    return nullptr;
+  }
+  switch (*p) {
+    case '"':
+    case '\\':
+    case '/':
+    case 'b':
+    case 'f':
+    case 'n':
+    case 'r':
+    case 't':
+      return p + 1;
+    case 'u':
+      break;
+    default:
+      return nullptr;
+  }
+  ++p;
+  if (end - p < 4) {
+    return nullptr;
+  }
+  const long u1 = hex4(p);
+  if (u1 < 0) {
+    return nullptr;
+  }
+  p += 4;
+  if (u1 < 0xd800 || u1 > 0xdfff) {
+    return p;
+  }
+  if (u1 > 0xdbff || end - p < 6 || p[0] != '\\' || p[1] != 'u') {
+    return nullptr;
+  }
+  const long u2 = hex4(p + 2);
+  if (u2 < 0xdc00 || u2 > 0xdfff) {
+    return nullptr;
+  }
+  return p + 6;
+}
+
+inline bool is_continuation(char c) noexcept {
+  return (static_cast<unsigned char>(c) & 0xc0) == 0x80;
+}
+
+/// Past the UTF-8 sequence whose lead byte (0x80 or more) is at p, or nullptr when it is not
+/// well-formed: no overlong forms, no surrogates, nothing past U+10FFFF, nothing cut short.
+const char* skip_utf8(const char* p, const char* end) noexcept {
+  const auto b0 = static_cast<unsigned char>(p[0]);
+  const auto left = end - p;
+  if (b0 < 0xc2) {
+    return nullptr;
+  }
+  if (b0 < 0xe0) {
+    return left >= 2 && is_continuation(p[1]) ? p + 2 : nullptr;
+  }
+  if (b0 < 0xf0) {
+    if (left < 3) {
+      return nullptr;
+    }
+    const auto b1 = static_cast<unsigned char>(p[1]);
+    const unsigned lo = b0 == 0xe0 ? 0xa0 : 0x80;
+    const unsigned hi = b0 == 0xed ? 0x9f : 0xbf;
+    return b1 >= lo && b1 <= hi && is_continuation(p[2]) ? p + 3 : nullptr;
+  }
+  if (b0 < 0xf5) {
+    if (left < 4) {
+      return nullptr;
+    }
+    const auto b1 = static_cast<unsigned char>(p[1]);
+    const unsigned lo = b0 == 0xf0 ? 0x90 : 0x80;
+    const unsigned hi = b0 == 0xf4 ? 0x8f : 0xbf;
+    return b1 >= lo && b1 <= hi && is_continuation(p[2]) && is_continuation(p[3]) ? p + 4 : nullptr;
+  }
+  return nullptr;
+}
+
+/// The closing quote of the string whose contents start at p, or nullptr when Boost.JSON
+/// refuses the string (a control byte, a bad escape, bad UTF-8, no closing quote). `escaped`
+/// is set when the string holds a backslash.
+const char* scan_string(const char* p, const char* end, bool& escaped) noexcept {
+  for (;;) {
+#if defined(__SSE2__)
+    // Sixteen bytes at a time past what needs no look: the quote, the backslash, and bytes
+    // below 0x20 or from 0x80 (both negative or small as signed bytes).
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(' ');
+    while (end - p >= 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      const __m128i hit =
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                       _mm_cmplt_epi8(v, space));
+      const int mask = _mm_movemask_epi8(hit);
+      if (mask != 0) {
+        p += __builtin_ctz(static_cast<unsigned>(mask));
+        goto special;
+      }
+      p += 16;
+    }
+#endif
+    for (;;) {
+      if (p == end) {
+        return nullptr;
+      }
+      const auto c = static_cast<unsigned char>(*p);
+      if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+        break;
+      }
+      ++p;
+    }
+#if defined(__SSE2__)
+  special:
+#endif
+    const auto c = static_cast<unsigned char>(*p);
+    if (c == '"') {
+      return p;
+    }
+    if (c == '\\') {
+      escaped = true;
+      p = skip_escape(p, end);
+    } else if (c < 0x20) {
+      return nullptr;
+    } else {
+      p = skip_utf8(p, end);
+    }
+    if (p == nullptr) {
+      return nullptr;
+    }
+  }
+}
+
+void append_utf8(std::string& out, unsigned long cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xc0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xe0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  } else {
+    out.push_back(static_cast<char>(0xf0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  }
+}
+
+/// The contents [p, end) of a string scan_string accepted, unescaped into `out`.
+void unescape(const char* p, const char* end, std::string& out) {
+  out.clear();
+  while (p != end) {
+    const auto* bs =
+        static_cast<const char*>(std::memchr(p, '\\', static_cast<std::size_t>(end - p)));
+    if (bs == nullptr) {
+      out.append(p, end);
+      return;
+    }
+    out.append(p, bs);
+    p = bs + 2;
+    switch (bs[1]) {
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'u': {
+        unsigned long cp = static_cast<unsigned long>(hex4(p));
+        p += 4;
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+          cp = ((cp - 0xd800) << 10) + (static_cast<unsigned long>(hex4(p + 2)) - 0xdc00) + 0x10000;
+          p += 6;
+        }
+        append_utf8(out, cp);
+        break;
+      }
+      default:  // '"', '\\', '/'
+        out.push_back(bs[1]);
+        break;
+    }
+  }
+}
+
+/// What scan_number found besides the number's end.
+struct number_shape {
+  bool integer = true;     // no fraction, no exponent
+  std::size_t digits = 0;  // of the integer part, when `integer`
+  bool ask_boost = false;  // the exponent is large: Boost.JSON may refuse it (see below)
+};
+
+/// Past the number at p ('-' or a digit), or nullptr when it breaks the JSON grammar.
+const char* scan_number(const char* p, const char* end, number_shape& shape) noexcept {
+  const char* const start = p;
+  if (*p == '-') {
+    ++p;
+    if (p == end) {
+      return nullptr;
+    }
+  }
+  const char* const first = p;
+  if (*p == '0') {
+    ++p;
+  } else if (is_digit(*p)) {
+    ++p;
+    while (p != end && is_digit(*p)) {
+      ++p;
+    }
+  } else {
+    return nullptr;
+  }
+  shape.digits = static_cast<std::size_t>(p - first);
+  if (p != end && *p == '.') {
+    shape.integer = false;
+    ++p;
+    if (p == end || !is_digit(*p)) {
+      return nullptr;
+    }
+    while (p != end && is_digit(*p)) {
+      ++p;
+    }
+  }
+  if (p != end && (*p | 0x20) == 'e') {
+    shape.integer = false;
+    ++p;
+    if (p != end && (*p == '+' || *p == '-')) {
+      ++p;
+    }
+    if (p == end || !is_digit(*p)) {
+      return nullptr;
+    }
+    std::uint64_t exponent = 0;
+    while (p != end && is_digit(*p)) {
+      if (exponent < (std::uint64_t{1} << 32)) {
+        exponent = exponent * 10 + static_cast<unsigned>(*p - '0');
+      }
+      ++p;
+    }
+    // Boost.JSON refuses a number when its exponent passes INT_MAX, or when the exponent and
+    // the digits it does not keep in its mantissa (never more than the number's length) add
+    // up past INT_MAX or INT_MIN. Below 2^30 for both neither can happen; above, ask it.
+    shape.ask_boost = exponent + static_cast<std::uint64_t>(p - start) >= (std::uint64_t{1} << 30);
+  }
+  return p;
+}
+
+/// Which containers are open in skip_value: a bit per level, object or array.
+class nest_stack {
+ public:
+  bool empty() const noexcept { return size_ == 0; }
+  std::size_t size() const noexcept { return size_; }
+  bool top_is_object() const noexcept {
+    const std::size_t i = size_ - 1;
+    return i < inline_levels ? (bits_[i / 64] >> (i % 64)) & 1 : more_.back();
+  }
+  void push(bool object) {
+    if (size_ < inline_levels) {
+      const std::uint64_t bit = std::uint64_t{1} << (size_ % 64);
+      bits_[size_ / 64] = object ? bits_[size_ / 64] | bit : bits_[size_ / 64] & ~bit;
+    } else {
+      more_.push_back(object);
+    }
+    ++size_;
+  }
+  void pop() noexcept {
+    if (size_ > inline_levels) {
+      more_.pop_back();
+    }
+    --size_;
+  }
+
+ private:
+  static constexpr std::size_t inline_levels = 256;
+  std::uint64_t bits_[inline_levels / 64] = {};
+  std::vector<bool> more_;
+  std::size_t size_ = 0;
+};
+
+}  // namespace
+
+/// The pass itself. Depth is counted as Boost.JSON counts it: each object or array opened
+/// takes one from `depth_left`, and opening one when none is left fails.
+class index_scanner {
+ public:
+  index_scanner(std::string_view text, const index_probes& probes, top_level_index& out)
+      : end_(text.data() + text.size()), probes_(probes), out_(out) {}
+
+  bool run(const char* p, std::size_t depth_left) {
+    p = skip_ws(p, end_);
+    if (p == end_) {
+      return false;
+    }
+    if (*p != '{') {
+      p = skip_value(p, depth_left, nullptr);
+      return p != nullptr && skip_ws(p, end_) == end_;
+    }
+    if (depth_left == 0) {
+      return false;
+    }
+    --depth_left;
+    out_.is_object_ = true;
+    out_.members_.reserve(16);
+    p = skip_ws(p + 1, end_);
+    if (p == end_) {
+      return false;
+    }
+    if (*p == '}') {
+      return skip_ws(p + 1, end_) == end_;
+    }
+    for (;;) {
+      if (*p != '"') {
+        return false;
+      }
+      bool escaped = false;
+      const char* close = scan_string(p + 1, end_, escaped);
+      if (close == nullptr) {
+        return false;
+      }
+      const std::string_view key = escaped ? own_unescaped(p + 1, close) : view(p + 1, close);
+      if (!out_.duplicates_ && (out_.members_.size() >= top_level_index::max_checked_members ||
+                                out_.find(key) != nullptr)) {
+        out_.duplicates_ = true;
+      }
+      p = skip_ws(close + 1, end_);
+      if (p == end_ || *p != ':') {
+        return false;
+      }
+      p = skip_ws(p + 1, end_);
+      if (p == end_) {
+        return false;
+      }
+      p = member_value(p, key, depth_left);
+      if (p == nullptr) {
+        return false;
+      }
+      p = skip_ws(p, end_);
+      if (p == end_) {
+        return false;
+      }
+      if (*p == ',') {
+        p = skip_ws(p + 1, end_);
+        if (p == end_) {
+          return false;
+        }
+      } else {
+        return *p == '}' && skip_ws(p + 1, end_) == end_;
+      }
+    }
+  }
+
+ private:
+  static std::string_view view(const char* b, const char* e) noexcept {
+    return {b, static_cast<std::size_t>(e - b)};
+  }
+
+  std::string_view own_unescaped(const char* b, const char* e) {
+    out_.owned_.emplace_front();
+    unescape(b, e, out_.owned_.front());
+    return out_.owned_.front();
+  }
+
+  /// Whether the string [b, e) (escaped when `escaped`) reads `want`.
+  bool string_is(const char* b, const char* e, bool escaped, std::string_view want) {
+    if (!escaped) {
+      return view(b, e) == want;
+    }
+    unescape(b, e, scratch_);
+    return scratch_ == want;
+  }
+
+  top_level_member& add_member(std::string_view key, member_kind kind) {
+    auto& m = out_.members_.emplace_back();
+    m.key = key;
+    m.kind = kind;
+    return m;
+  }
+
+  /// The value of top-level member `key`, at p (not whitespace).
+  const char* member_value(const char* p, std::string_view key, std::size_t depth_left) {
+    switch (*p) {
+      case '"': {
+        bool escaped = false;
+        const char* close = scan_string(p + 1, end_, escaped);
+        if (close == nullptr) {
+          return nullptr;
+        }
+        add_member(key, member_kind::string).text =
+            escaped ? own_unescaped(p + 1, close) : view(p + 1, close);
+        return close + 1;
+      }
+      case '{': {
+        if (!probes_.members_of.empty() && key == probes_.members_of) {
+          return probed_object(p, depth_left, add_member(key, member_kind::object));
+        }
+        auto& m = add_member(key, member_kind::object);
+        return skip_value(p, depth_left, &m.size);
+      }
+      case '[': {
+        if (!probes_.elements_of.empty() && key == probes_.elements_of) {
+          return probed_array(p, depth_left, add_member(key, member_kind::array));
+        }
+        auto& m = add_member(key, member_kind::array);
+        return skip_value(p, depth_left, &m.size);
+      }
+      case 't':
+        if (end_ - p >= 4 && std::memcmp(p, "true", 4) == 0) {
+          add_member(key, member_kind::boolean).scalar = true;
+          return p + 4;
+        }
+        return nullptr;
+      case 'f':
+        if (end_ - p >= 5 && std::memcmp(p, "false", 5) == 0) {
+          add_member(key, member_kind::boolean).scalar = false;
+          return p + 5;
+        }
+        return nullptr;
+      case 'n':
+        if (end_ - p >= 4 && std::memcmp(p, "null", 4) == 0) {
+          add_member(key, member_kind::null);
+          return p + 4;
+        }
+        return nullptr;
+      default:
+        return number_member(p, key);
+    }
+  }
+
+  const char* number_member(const char* p, std::string_view key) {
+    if (*p != '-' && !is_digit(*p)) {
+      return nullptr;
+    }
+    number_shape shape;
+    const char* after = scan_number(p, end_, shape);
+    if (after == nullptr) {
+      return nullptr;
+    }
+    if (shape.integer && shape.digits <= 18) {
+      // Boost.JSON gives every integer of up to 18 digits as an int64 of its value
+      // (-0 as 0): no double, no uint64.
+      std::int64_t v = 0;
+      for (const char* d = *p == '-' ? p + 1 : p; d != after; ++d) {
+        v = v * 10 + (*d - '0');
+      }
+      add_member(key, member_kind::number).scalar = *p == '-' ? -v : v;
+      return after;
+    }
+    auto v = boost_number(p, end_);
+    if (!v) {
+      return nullptr;
+    }
+    add_member(key, member_kind::number).scalar = std::move(*v);
+    return after;
+  }
+
+  /// The top-level array probes_.elements_of, at p: which elements are objects whose last
+  /// probes_.element_key is a string.
+  const char* probed_array(const char* p, std::size_t depth_left, top_level_member& m) {
+    if (depth_left == 0) {
+      return nullptr;
+    }
+    --depth_left;
+    std::size_t count = 0;
+    p = skip_ws(p + 1, end_);
+    if (p == end_) {
+      return nullptr;
+    }
+    if (*p == ']') {
+      return p + 1;
+    }
+    for (;;) {
+      bool good = false;
+      if (*p == '{') {
+        p = probed_element(p, depth_left, good);
+      } else {
+        p = skip_value(p, depth_left, nullptr);
+      }
+      if (p == nullptr) {
+        return nullptr;
+      }
+      if (!good && !out_.first_bad_element_) {
+        out_.first_bad_element_ = count;
+      }
+      ++count;
+      p = skip_ws(p, end_);
+      if (p == end_) {
+        return nullptr;
+      }
+      if (*p == ',') {
+        p = skip_ws(p + 1, end_);
+        if (p == end_) {
+          return nullptr;
+        }
+      } else if (*p == ']') {
+        m.size = count;
+        return p + 1;
+      } else {
+        return nullptr;
+      }
+    }
+  }
+
+  /// One object element of the probed array, at p. `good`: its last element_key is a string.
+  const char* probed_element(const char* p, std::size_t depth_left, bool& good) {
+    if (depth_left == 0) {
+      return nullptr;
+    }
+    --depth_left;
+    p = skip_ws(p + 1, end_);
+    if (p == end_) {
+      return nullptr;
+    }
+    if (*p == '}') {
+      return p + 1;
+    }
+    for (;;) {
+      if (*p != '"') {
+        return nullptr;
+      }
+      bool escaped = false;
+      const char* close = scan_string(p + 1, end_, escaped);
+      if (close == nullptr) {
+        return nullptr;
+      }
+      const bool probed = string_is(p + 1, close, escaped, probes_.element_key);
+      p = skip_ws(close + 1, end_);
+      if (p == end_ || *p != ':') {
+        return nullptr;
+      }
+      p = skip_ws(p + 1, end_);
+      if (p == end_) {
+        return nullptr;
+      }
+      if (probed) {
+        good = *p == '"';
+      }
+      p = skip_value(p, depth_left, nullptr);
+      if (p == nullptr) {
+        return nullptr;
+      }
+      p = skip_ws(p, end_);
+      if (p == end_) {
+        return nullptr;
+      }
+      if (*p == ',') {
+        p = skip_ws(p + 1, end_);
+        if (p == end_) {
+          return nullptr;
+        }
+      } else {
+        return *p == '}' ? p + 1 : nullptr;
+      }
+    }
+  }
+
+  /// The top-level object probes_.members_of, at p: the kind of its last probes_.member_key.
+  const char* probed_object(const char* p, std::size_t depth_left, top_level_member& m) {
+    if (depth_left == 0) {
+      return nullptr;
+    }
+    --depth_left;
+    out_.probed_kind_.reset();
+    std::size_t count = 0;
+    p = skip_ws(p + 1, end_);
+    if (p == end_) {
+      return nullptr;
+    }
+    if (*p == '}') {
+      return p + 1;
+    }
+    for (;;) {
+      if (*p != '"') {
+        return nullptr;
+      }
+      bool escaped = false;
+      const char* close = scan_string(p + 1, end_, escaped);
+      if (close == nullptr) {
+        return nullptr;
+      }
+      const bool probed = string_is(p + 1, close, escaped, probes_.member_key);
+      p = skip_ws(close + 1, end_);
+      if (p == end_ || *p != ':') {
+        return nullptr;
+      }
+      p = skip_ws(p + 1, end_);
+      if (p == end_) {
+        return nullptr;
+      }
+      if (probed) {
+        // (The value is checked next; if it is not valid the whole text is refused.)
+        switch (*p) {
+          case '"':
+            note_probed(member_kind::string, false);
+            break;
+          case 't':
+            note_probed(member_kind::boolean, true);
+            break;
+          case 'f':
+            note_probed(member_kind::boolean, false);
+            break;
+          case 'n':
+            note_probed(member_kind::null, false);
+            break;
+          case '{':
+          case '[':
+            out_.probed_kind_ = member_kind::object;  // neither bool nor null; bool kept
+            break;
+          default:
+            note_probed(member_kind::number, false);
+            break;
+        }
+      }
+      p = skip_value(p, depth_left, nullptr);
+      if (p == nullptr) {
+        return nullptr;
+      }
+      ++count;
+      p = skip_ws(p, end_);
+      if (p == end_) {
+        return nullptr;
+      }
+      if (*p == ',') {
+        p = skip_ws(p + 1, end_);
+        if (p == end_) {
+          return nullptr;
+        }
+      } else if (*p == '}') {
+        m.size = count;
+        return p + 1;
+      } else {
+        return nullptr;
+      }
+    }
+  }
+
+  void note_probed(member_kind kind, bool b) {
+    out_.probed_kind_ = kind;
+    out_.probed_bool_ = b;
+  }
+
+  /// Past the value at p (not whitespace), or nullptr when it is not valid. When the value is
+  /// an object or array and `count` is set, *count is its number of members or elements.
+  const char* skip_value(const char* p, std::size_t depth_left, std::size_t* count) {
+    nest_stack open;
+    std::size_t children = 0;
+    for (;;) {
+      // p: the start of a value.
+      switch (*p) {
+        case '"': {
+          bool escaped = false;
+          p = scan_string(p + 1, end_, escaped);
+          if (p == nullptr) {
+            return nullptr;
+          }
+          ++p;
+          break;
+        }
+        case '{':
+        case '[': {
+          if (depth_left == 0) {
+            return nullptr;
+          }
+          --depth_left;
+          const bool object = *p == '{';
+          p = skip_ws(p + 1, end_);
+          if (p == end_) {
+            return nullptr;
+          }
+          if (*p == (object ? '}' : ']')) {
+            ++depth_left;
+            ++p;
+            break;
+          }
+          open.push(object);
+          if (object) {
+            p = skip_key(p);
+            if (p == nullptr) {
+              return nullptr;
+            }
+          }
+          continue;
+        }
+        case 't':
+          if (end_ - p < 4 || std::memcmp(p, "true", 4) != 0) {
+            return nullptr;
+          }
+          p += 4;
+          break;
+        case 'f':
+          if (end_ - p < 5 || std::memcmp(p, "false", 5) != 0) {
+            return nullptr;
+          }
+          p += 5;
+          break;
+        case 'n':
+          if (end_ - p < 4 || std::memcmp(p, "null", 4) != 0) {
+            return nullptr;
+          }
+          p += 4;
+          break;
+        default: {
+          if (*p != '-' && !is_digit(*p)) {
+            return nullptr;
+          }
+          number_shape shape;
+          const char* start = p;
+          p = scan_number(p, end_, shape);
+          if (p == nullptr || (shape.ask_boost && !boost_number(start, end_))) {
+            return nullptr;
+          }
+          break;
+        }
+      }
+      // p: just past a value. Close what it ends, then find the next value.
+      for (;;) {
+        if (open.empty()) {
+          if (count != nullptr) {
+            *count = children;
+          }
+          return p;
+        }
+        if (open.size() == 1) {
+          ++children;
+        }
+        p = skip_ws(p, end_);
+        if (p == end_) {
+          return nullptr;
+        }
+        const bool object = open.top_is_object();
+        if (*p == ',') {
+          p = skip_ws(p + 1, end_);
+          if (p == end_) {
+            return nullptr;
+          }
+          if (object) {
+            p = skip_key(p);
+            if (p == nullptr) {
+              return nullptr;
+            }
+          }
+          break;
+        }
+        if (*p != (object ? '}' : ']')) {
+          return nullptr;
+        }
+        ++p;
+        ++depth_left;
+        open.pop();
+      }
+    }
+  }
+
+  /// Past `"key" :` and the whitespace after it, at the start of the member's value.
+  const char* skip_key(const char* p) {
+    if (*p != '"') {
+      return nullptr;
+    }
+    bool escaped = false;
+    p = scan_string(p + 1, end_, escaped);
+    if (p == nullptr) {
+      return nullptr;
+    }
+    p = skip_ws(p + 1, end_);
+    if (p == end_ || *p != ':') {
+      return nullptr;
+    }
+    p = skip_ws(p + 1, end_);
+    return p == end_ ? nullptr : p;
+  }
+
+  const char* end_;
+  const index_probes& probes_;
+  top_level_index& out_;
+  std::string scratch_;
+};
+
+std::optional<top_level_index> index_top_level(std::string_view text, const index_probes& probes,
+                                               std::size_t max_depth) {
+  if (text.size() > boost::json::string::max_size()) {
+    // Boost.JSON's limits on the size of a string, object or array can only be reached here.
+    return index_top_level_with_parser(text, probes, max_depth);
+  }
+  top_level_index out;
+  index_scanner scanner(text, probes, out);
+  if (!scanner.run(text.data(), max_depth)) {
     return std::nullopt;
   }
   return out;

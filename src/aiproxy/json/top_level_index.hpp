@@ -1,8 +1,9 @@
 #pragma once
-// One pass over a JSON text that validates it exactly as boost::json::parse does (the same
-// parser, driven without building a tree) and keeps only what a passthrough needs: the top-level
-// members with their scalar values, the size of each object or array member, and a few facts
-// about the elements of one array member and the members of one object member. Requests that
+// One pass over a JSON text that validates it exactly as boost::json::parse does (a scanner
+// written for this, checked against Boost.JSON's own parser by differential tests; numbers kept
+// at the top level get their value from Boost.JSON) and keeps only what a passthrough needs: the
+// top-level members with their scalar values, the size of each object or array member, and a few
+// facts about the elements of one array member and the members of one object member. Requests that
 // are forwarded nearly as they came are checked and edited from this index instead of a parsed
 // tree, which costs several times the scan. Pure, no I/O.
 
@@ -49,6 +50,7 @@ class top_level_index {
   /// request does not have that many, and checking would cost the square of their number).
   bool has_duplicate_keys() const noexcept { return duplicates_; }
   static constexpr std::size_t max_checked_members = 64;
+  /// The top-level members in the order written; empty when the text is not an object.
   const std::vector<top_level_member>& members() const noexcept { return members_; }
   /// Inline so that a literal key's length and bytes are compared as constants.
   const top_level_member* find(std::string_view key) const noexcept {
@@ -78,6 +80,7 @@ class top_level_index {
 
  private:
   friend struct index_builder;
+  friend class index_scanner;
   std::vector<top_level_member> members_;
   std::forward_list<std::string> owned_;  // keys and strings that were escaped
   std::optional<std::size_t> first_bad_element_;
@@ -90,5 +93,12 @@ class top_level_index {
 /// Indexes `text`, or returns nullopt when boost::json::parse with `max_depth` would fail.
 std::optional<top_level_index> index_top_level(std::string_view text, const index_probes& probes,
                                                std::size_t max_depth);
+
+/// The same index built by driving Boost.JSON's basic_parser: several times slower. Used for
+/// texts of 2 GiB and more (where Boost.JSON's size limits on strings, objects and arrays can
+/// matter) and by tests as the reference for index_top_level.
+std::optional<top_level_index> index_top_level_with_parser(std::string_view text,
+                                                           const index_probes& probes,
+                                                           std::size_t max_depth);
 
 }  // namespace aiproxy::json
