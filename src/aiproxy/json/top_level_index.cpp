@@ -471,7 +471,7 @@ const char* skip_utf8(const char* p, const char* end) noexcept {
 /// The closing quote of the string whose contents start at p, or nullptr when Boost.JSON
 /// refuses the string (a control byte, a bad escape, bad UTF-8, no closing quote). `escaped`
 /// is set when the string holds a backslash.
-const char* scan_string(const char* p, const char* end, bool& escaped) noexcept {
+const char* scan_string_rest(const char* p, const char* end, bool& escaped) noexcept {
   for (;;) {
 #if defined(__SSE2__)
     // Sixteen bytes at a time past what needs no look: the quote, the backslash, and bytes
@@ -521,6 +521,26 @@ const char* scan_string(const char* p, const char* end, bool& escaped) noexcept 
       return nullptr;
     }
   }
+}
+
+/// scan_string_rest, with the first sixteen bytes looked at inline: keys and short values
+/// usually end there.
+inline const char* scan_string(const char* p, const char* end, bool& escaped) noexcept {
+#if defined(__SSE2__)
+  if (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i hit = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+        _mm_cmplt_epi8(v, _mm_set1_epi8(' ')));
+    const int mask = _mm_movemask_epi8(hit);
+    if (mask == 0) {
+      return scan_string_rest(p + 16, end, escaped);
+    }
+    p += __builtin_ctz(static_cast<unsigned>(mask));
+    return *p == '"' ? p : scan_string_rest(p, end, escaped);
+  }
+#endif
+  return scan_string_rest(p, end, escaped);
 }
 
 void append_utf8(std::string& out, unsigned long cp) {
@@ -588,8 +608,11 @@ void unescape(const char* p, const char* end, std::string& out) {
 
 /// What scan_number found besides the number's end.
 struct number_shape {
-  bool integer = true;     // no fraction, no exponent
-  std::size_t digits = 0;  // of the integer part, when `integer`
+  bool integer = true;         // no fraction, no exponent
+  std::size_t digits = 0;      // of the integer part
+  std::size_t fraction = 0;    // digits after the point
+  std::uint64_t exponent = 0;  // its value (saturated past 2^32)
+  bool negative_exponent = false;
   bool ask_boost = false;  // the exponent is large: Boost.JSON may refuse it (see below)
 };
 
@@ -620,14 +643,17 @@ const char* scan_number(const char* p, const char* end, number_shape& shape) noe
     if (p == end || !is_digit(*p)) {
       return nullptr;
     }
+    const char* const point = p;
     while (p != end && is_digit(*p)) {
       ++p;
     }
+    shape.fraction = static_cast<std::size_t>(p - point);
   }
   if (p != end && (*p | 0x20) == 'e') {
     shape.integer = false;
     ++p;
     if (p != end && (*p == '+' || *p == '-')) {
+      shape.negative_exponent = *p == '-';
       ++p;
     }
     if (p == end || !is_digit(*p)) {
@@ -643,9 +669,45 @@ const char* scan_number(const char* p, const char* end, number_shape& shape) noe
     // Boost.JSON refuses a number when its exponent passes INT_MAX, or when the exponent and
     // the digits it does not keep in its mantissa (never more than the number's length) add
     // up past INT_MAX or INT_MIN. Below 2^30 for both neither can happen; above, ask it.
+    shape.exponent = exponent;
     shape.ask_boost = exponent + static_cast<std::uint64_t>(p - start) >= (std::uint64_t{1} << 30);
   }
   return p;
+}
+
+/// The double boost::json::parse gives for the number [p, end) of `shape`, when it has at
+/// most 15 digits and a decimal exponent (its own, less the digits after the point) within
+/// +-22; else nullopt. Boost.JSON 1.81 then keeps every digit in its mantissa m on both of its
+/// paths (it stops adding digits only past 2^53) and computes detail::dec_to_float(m, e): the
+/// double of m (exact), negated, times 10^e or, for e < 0, divided by 10^-e (a power of ten
+/// exact in a double up to 10^22). The same operations on the same exact operands here give
+/// the same bits; the differential tests compare them with Boost.JSON's.
+std::optional<double> short_double(const char* p, const char* end, const number_shape& shape) {
+  static constexpr double powers[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  if (shape.ask_boost || shape.digits + shape.fraction > 15 || shape.exponent > 22) {
+    return std::nullopt;
+  }
+  const auto fraction = static_cast<long>(shape.fraction);
+  const long e = (shape.negative_exponent ? -static_cast<long>(shape.exponent)
+                                          : static_cast<long>(shape.exponent)) -
+                 fraction;
+  if (e < -22 || e > 22) {
+    return std::nullopt;
+  }
+  const bool negative = *p == '-';
+  std::uint64_t m = 0;
+  for (const char* d = negative ? p + 1 : p; d != end && (*d | 0x20) != 'e'; ++d) {
+    if (*d != '.') {
+      m = m * 10 + static_cast<unsigned>(*d - '0');
+    }
+  }
+  double x = static_cast<double>(m);
+  if (negative) {
+    x = -x;
+  }
+  return e < 0 ? x / powers[-e] : x * powers[e];
 }
 
 /// Which containers are open in skip_value: a bit per level, object or array.
@@ -659,8 +721,9 @@ class nest_stack {
   }
   void push(bool object) {
     if (size_ < inline_levels) {
-      const std::uint64_t bit = std::uint64_t{1} << (size_ % 64);
-      bits_[size_ / 64] = object ? bits_[size_ / 64] | bit : bits_[size_ / 64] & ~bit;
+      const std::uint64_t bit = std::uint64_t{object} << (size_ % 64);
+      auto& word = bits_[size_ / 64];
+      word = size_ % 64 == 0 ? bit : (word & ~(std::uint64_t{1} << (size_ % 64))) | bit;
     } else {
       more_.push_back(object);
     }
@@ -675,7 +738,7 @@ class nest_stack {
 
  private:
   static constexpr std::size_t inline_levels = 256;
-  std::uint64_t bits_[inline_levels / 64] = {};
+  std::uint64_t bits_[inline_levels / 64];  // a word is written when its first level is
   std::vector<bool> more_;
   std::size_t size_ = 0;
 };
@@ -846,6 +909,10 @@ class index_scanner {
         v = v * 10 + (*d - '0');
       }
       add_member(key, member_kind::number).scalar = *p == '-' ? -v : v;
+      return after;
+    }
+    if (const auto d = short_double(p, after, shape)) {
+      add_member(key, member_kind::number).scalar = *d;
       return after;
     }
     auto v = boost_number(p, end_);
@@ -1044,6 +1111,15 @@ class index_scanner {
   /// Past the value at p (not whitespace), or nullptr when it is not valid. When the value is
   /// an object or array and `count` is set, *count is its number of members or elements.
   const char* skip_value(const char* p, std::size_t depth_left, std::size_t* count) {
+    if (*p == '"') {
+      bool escaped = false;
+      p = scan_string(p + 1, end_, escaped);
+      return p == nullptr ? nullptr : p + 1;
+    }
+    return skip_nested(p, depth_left, count);
+  }
+
+  const char* skip_nested(const char* p, std::size_t depth_left, std::size_t* count) {
     nest_stack open;
     std::size_t children = 0;
     for (;;) {

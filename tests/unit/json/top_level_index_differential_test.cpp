@@ -441,6 +441,37 @@ TEST(top_level_index_differential, numbers) {
   }
 }
 
+TEST(top_level_index_differential, random_short_decimals_keep_boost_json_bits) {
+  // Decimals of up to 17 digits with exponents around the range the scanner converts itself:
+  // their doubles must be Boost.JSON's to the bit, with few or many bytes after them.
+  checker check;
+  std::mt19937 rng(7);
+  const std::string tail = ",\"padding\":\"" + std::string(40, 'x') + "\"}";
+  for (int i = 0; i < 1500; ++i) {
+    const auto digits = 1 + rng() % 17;
+    std::string n = rng() % 2 ? "-" : "";
+    std::string mantissa;
+    for (std::size_t d = 0; d < digits; ++d) {
+      mantissa += static_cast<char>('0' + rng() % 10);
+    }
+    if (mantissa.size() > 1 && mantissa[0] == '0') {
+      mantissa[0] = '1' + static_cast<char>(rng() % 9);
+    }
+    const auto point = rng() % (digits + 1);
+    if (point == 0 || point == digits) {
+      n += mantissa + (rng() % 2 ? ".0" : "");
+    } else {
+      n += mantissa.substr(0, point) + "." + mantissa.substr(point);
+    }
+    if (rng() % 2) {
+      n += (rng() % 2 ? "e" : "E") + std::string(rng() % 2 ? "-" : "") + std::to_string(rng() % 30);
+    }
+    check("{\"t\":" + n + "}");
+    check("{\"t\":" + n + tail);
+    check("{\"t\":0." + std::string(rng() % 4, '0') + mantissa.substr(0, 1 + rng() % 15) + "}");
+  }
+}
+
 TEST(top_level_index_differential, literals_and_structure) {
   checker check;
   for (const std::string v : {"true",
