@@ -5,6 +5,7 @@
 // tricks, so no byte is judged wrongly. Pure, no I/O.
 
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -39,21 +40,28 @@ inline bool bad_name_byte(unsigned char c) noexcept {
 /// True when `s` holds a CR, LF or NUL byte.
 inline bool has_line_break_or_nul(std::string_view s) noexcept {
   using namespace header_chars_detail;
-  const char* p = s.data();
-  const char* end = p + s.size();
-  for (; end - p >= 8; p += 8) {
+  const auto bad = [](const char* at) noexcept {
     std::uint64_t x;
-    std::memcpy(&x, p, 8);
-    if (has_zero(x) || has_zero(x ^ (ones * '\r')) || has_zero(x ^ (ones * '\n'))) {
+    std::memcpy(&x, at, 8);
+    return has_zero(x) || has_zero(x ^ (ones * '\r')) || has_zero(x ^ (ones * '\n'));
+  };
+  const char* p = s.data();
+  const std::size_t n = s.size();
+  if (n < 8) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (bad_value_byte(static_cast<unsigned char>(p[i]))) {
+        return true;
+      }
+    }
+    return false;
+  }
+  // Whole words, then the last eight bytes (overlapping the words already tested).
+  for (std::size_t i = 0; i + 8 <= n; i += 8) {
+    if (bad(p + i)) {
       return true;
     }
   }
-  for (; p != end; ++p) {
-    if (bad_value_byte(static_cast<unsigned char>(*p))) {
-      return true;
-    }
-  }
-  return false;
+  return n % 8 != 0 && bad(p + n - 8);
 }
 
 /// True when `s` is a non-empty field name or method: no byte at or below space, no ':' and no
@@ -63,22 +71,29 @@ inline bool is_header_token(std::string_view s) noexcept {
   if (s.empty()) {
     return false;
   }
-  const char* p = s.data();
-  const char* end = p + s.size();
-  for (; end - p >= 8; p += 8) {
+  // A byte from 0x80 up is not below 0x21 here: has_below only looks at bytes under 0x80.
+  const auto bad = [](const char* at) noexcept {
     std::uint64_t x;
-    std::memcpy(&x, p, 8);
-    // A byte from 0x80 up is not below 0x21 here: has_below only looks at bytes under 0x80.
-    if (has_below(x, 0x21) || has_zero(x ^ (ones * ':')) || has_zero(x ^ (ones * 0x7f))) {
+    std::memcpy(&x, at, 8);
+    return has_below(x, 0x21) || has_zero(x ^ (ones * ':')) || has_zero(x ^ (ones * 0x7f));
+  };
+  const char* p = s.data();
+  const std::size_t n = s.size();
+  if (n < 8) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (bad_name_byte(static_cast<unsigned char>(p[i]))) {
+        return false;
+      }
+    }
+    return true;
+  }
+  // Whole words, then the last eight bytes (overlapping the words already tested).
+  for (std::size_t i = 0; i + 8 <= n; i += 8) {
+    if (bad(p + i)) {
       return false;
     }
   }
-  for (; p != end; ++p) {
-    if (bad_name_byte(static_cast<unsigned char>(*p))) {
-      return false;
-    }
-  }
-  return true;
+  return n % 8 == 0 || !bad(p + n - 8);
 }
 
 }  // namespace aiproxy

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <string_view>
+
 namespace aiproxy {
 namespace {
 
@@ -23,6 +26,45 @@ TEST(headers, iequals_is_ascii_case_insensitive) {
   EXPECT_FALSE(iequals("@", "`"));
   EXPECT_FALSE(iequals("[", "{"));
   EXPECT_FALSE(iequals("\xc3\x89", "\xc3\xa9"));  // no folding outside ASCII
+}
+
+/// iequals by its definition: byte by byte, only 'A'..'Z' folded.
+bool slow_iequals(std::string_view a, std::string_view b) {
+  const auto lower = [](unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; };
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lower(static_cast<unsigned char>(a[i])) != lower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+TEST(headers, iequals_agrees_with_its_definition_for_every_byte_at_every_position) {
+  // Lengths around the eight-byte words the comparison works in, every byte value at every
+  // position against the byte itself, its other case bit, its neighbours and a letter.
+  int equal = 0;
+  int different = 0;
+  for (std::size_t len = 1; len <= 19; ++len) {
+    for (std::size_t pos = 0; pos < len; ++pos) {
+      std::string a(len, 'k');
+      std::string b(len, 'K');
+      for (int x = 0; x < 256; ++x) {
+        a[pos] = static_cast<char>(x);
+        for (const int y : {x, x ^ 0x20, (x + 1) & 0xff, (x + 255) & 0xff, int{'q'}, int{'Q'}}) {
+          b[pos] = static_cast<char>(y);
+          const bool want = slow_iequals(a, b);
+          ASSERT_EQ(iequals(a, b), want) << "len " << len << " pos " << pos << " " << x << "/" << y;
+          ASSERT_EQ(iequals(b, a), want) << "len " << len << " pos " << pos << " " << x << "/" << y;
+          (want ? equal : different) += 1;
+        }
+      }
+    }
+  }
+  EXPECT_GT(equal, 0);
+  EXPECT_GT(different, 0);
 }
 
 TEST(headers, add_keeps_order_and_duplicates) {
@@ -75,6 +117,30 @@ TEST(headers, header_name_set_finds_members_in_any_case_and_nothing_else) {
                              "hosts", "", "authorization"}) {
     EXPECT_FALSE(set.contains(n)) << n;
   }
+}
+
+TEST(headers, header_name_set_compares_only_within_a_length_but_finds_every_member) {
+  // Members given in no order of length, several of one length, one of length 64 and up.
+  static constexpr std::string_view long_member =
+      "x-a-very-long-header-name-that-goes-past-the-sixty-four-byte-length-mask";
+  static constexpr std::string_view members[] = {"transfer-encoding", "te",         "host",
+                                                 "keep-alive",        "connection", long_member,
+                                                 "upgrade",           "trailer",    "a"};
+  static constexpr header_name_set set(members);
+  for (std::string_view m : members) {
+    EXPECT_TRUE(set.contains(m)) << m;
+    std::string upper(m);
+    for (auto& c : upper) {
+      c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+    }
+    EXPECT_TRUE(set.contains(upper)) << upper;
+    std::string other(m);
+    other.back() = other.back() == 'z' ? 'y' : 'z';
+    EXPECT_FALSE(set.contains(other)) << other;
+  }
+  EXPECT_FALSE(set.contains("keep-alivf"));  // a length with two members, neither this one
+  EXPECT_FALSE(set.contains("trailes"));     // likewise ("upgrade", "trailer")
+  EXPECT_FALSE(set.contains(""));
 }
 
 TEST(headers, header_name_set_handles_names_of_64_bytes_and_more) {
