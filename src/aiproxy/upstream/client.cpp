@@ -4,6 +4,7 @@
 // May touch: sockets, the worker's io_context, OpenSSL; nothing shared between threads.
 
 #include "aiproxy/upstream/client.hpp"
+#include "aiproxy/upstream/request_head.hpp"
 
 #include "aiproxy/core/header_chars.hpp"
 #include "aiproxy/net/http_read.hpp"
@@ -34,8 +35,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -70,13 +73,28 @@ const char* phase_name(phase p) {
 }
 
 /// Fields that describe one connection, not the message (RFC 9110 section 7.6.1).
+constexpr std::string_view hop_by_hop_list[] = {
+    "connection",        "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+    "transfer-encoding", "upgrade",    "proxy-connection"};
+constexpr header_name_set hop_by_hop_names(hop_by_hop_list);
+
+/// The request's fields build_request_head does not copy: the hop-by-hop ones, and Host and
+/// Content-Length, which it writes itself. One length-bit test turns most names away.
+constexpr std::string_view not_copied_list[] = {"connection",
+                                                "keep-alive",
+                                                "proxy-authenticate",
+                                                "proxy-authorization",
+                                                "te",
+                                                "trailer",
+                                                "transfer-encoding",
+                                                "upgrade",
+                                                "proxy-connection",
+                                                "host",
+                                                "content-length"};
+constexpr header_name_set not_copied_names(not_copied_list);
+
 bool is_hop_by_hop(std::string_view name) {
-  static constexpr std::string_view names[] = {
-      "connection",          "keep-alive", "proxy-authenticate",
-      "proxy-authorization", "te",         "trailer",
-      "transfer-encoding",   "upgrade",    "proxy-connection"};
-  return std::any_of(std::begin(names), std::end(names),
-                     [&](std::string_view n) { return iequals(n, name); });
+  return hop_by_hop_names.contains(name);
 }
 
 /// True when the comma-separated `list` names `token` (case-insensitively).
@@ -118,11 +136,6 @@ std::string_view trim(std::string_view v) {
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
     v.remove_suffix(1);
   return v;
-}
-
-void append_decimal(std::string& out, std::uint64_t n) {
-  char digits[24];
-  out.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
 }
 
 std::string host_port(std::string_view host, std::uint16_t port) {
@@ -547,6 +560,116 @@ asio::awaitable<result<connection_ptr>> client::impl::connect(
   co_return conn;
 }
 
+namespace {
+
+/// Copies `s` to `p` and returns the end of the copy.
+char* put(char* p, std::string_view s) noexcept {
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+
+}  // namespace
+
+/// Every field is checked here, whoever set it (client, configuration, template, signer): no
+/// name that is not a token and no value with a line break or NUL reaches the upstream. The
+/// head's size is counted first, then it is written into one buffer of exactly that size.
+result<std::string> build_request_head(const providers::upstream_request& req,
+                                       std::optional<std::uint64_t> length, bool chunked) {
+  const std::string_view target =
+      req.target.empty() ? std::string_view("/") : std::string_view(req.target);
+  if (!valid_token(req.method) || !valid_target(target)) {
+    return error::internal("upstream request line holds an invalid method or target");
+  }
+  static constexpr std::string_view version_host = " HTTP/1.1\r\nHost: ";
+  static constexpr std::string_view crlf = "\r\n";
+  static constexpr std::string_view separator = ": ";
+  static constexpr std::string_view chunked_field = "Transfer-Encoding: chunked\r\n";
+  static constexpr std::string_view length_field = "Content-Length: ";
+
+  // Host: a preserved one as it came (trimmed), else host[:port], an IPv6 literal bracketed.
+  std::string_view host = req.host;
+  bool bracketed = false;
+  char port_digits[8];
+  std::size_t port_size = 0;
+  if (!req.host_header.empty() && !has_control_chars(req.host_header)) {
+    host = trim(req.host_header);
+  } else {
+    bracketed = req.host.find(':') != std::string::npos;
+    if (!is_default_port(req.scheme, req.port)) {
+      port_digits[0] = ':';
+      port_size = static_cast<std::size_t>(
+          std::to_chars(port_digits + 1, port_digits + sizeof port_digits, req.port).ptr -
+          port_digits);
+    }
+  }
+  char length_digits[24];
+  std::size_t length_size = 0;
+  if (!chunked && length) {
+    length_size = static_cast<std::size_t>(
+        std::to_chars(length_digits, length_digits + sizeof length_digits, *length).ptr -
+        length_digits);
+  }
+
+  std::size_t size = req.method.size() + 1 + target.size() + version_host.size() + host.size() +
+                     (bracketed ? 2 : 0) + port_size + crlf.size();
+  for (const auto& [name, value] : req.headers.fields()) {
+    // A name with a CR, LF or NUL is not a token either: its line break is reported first, as
+    // a line break in the value is.
+    const bool token = valid_token(name);
+    if ((!token && has_control_chars(name)) || has_control_chars(value)) {
+      return error::internal("upstream request header '" + name + "' holds a line break");
+    }
+    if (!token) {
+      return error::internal("upstream request header '" + name + "' is not a valid name");
+    }
+    if (!not_copied_names.contains(name)) {
+      size += name.size() + separator.size() + trim(value).size() + crlf.size();
+    }
+  }
+  if (chunked) {
+    size += chunked_field.size();
+  } else if (length) {
+    size += length_field.size() + length_size + crlf.size();
+  }
+  size += crlf.size();
+
+  std::string head;
+  head.resize(size);
+  char* p = head.data();
+  p = put(p, req.method);
+  *p++ = ' ';
+  p = put(p, target);
+  p = put(p, version_host);
+  if (bracketed) {
+    *p++ = '[';
+  }
+  p = put(p, host);
+  if (bracketed) {
+    *p++ = ']';
+  }
+  p = put(p, std::string_view(port_digits, port_size));
+  p = put(p, crlf);
+  for (const auto& [name, value] : req.headers.fields()) {
+    if (not_copied_names.contains(name)) {
+      continue;
+    }
+    p = put(p, name);
+    p = put(p, separator);
+    p = put(p, trim(value));
+    p = put(p, crlf);
+  }
+  if (chunked) {
+    p = put(p, chunked_field);
+  } else if (length) {
+    p = put(p, length_field);
+    p = put(p, std::string_view(length_digits, length_size));
+    p = put(p, crlf);
+  }
+  p = put(p, crlf);
+  assert(p == head.data() + head.size());
+  return head;
+}
+
 client::client(asio::io_context& ioc, client_options options)
     : impl_(std::make_unique<impl>(ioc, std::move(options))) {}
 
@@ -557,62 +680,6 @@ std::size_t client::idle_connections() const noexcept {
 }
 
 namespace {
-
-/// The request line and header block, built by hand into one string. `length`: the
-/// Content-Length to send (none = no such field); `chunked`: Transfer-Encoding: chunked instead.
-result<std::string> build_head(const providers::upstream_request& req,
-                               std::optional<std::uint64_t> length, bool chunked) {
-  const std::string_view target =
-      req.target.empty() ? std::string_view("/") : std::string_view(req.target);
-  if (!valid_token(req.method) || !valid_target(target)) {
-    return error::internal("upstream request line holds an invalid method or target");
-  }
-  std::string head;
-  head.reserve(256 + req.target.size() + req.host_header.size());
-  head += req.method;
-  head += ' ';
-  head += target;
-  head += " HTTP/1.1\r\nHost: "sv;
-  if (!req.host_header.empty() && !has_control_chars(req.host_header)) {
-    head += trim(req.host_header);
-  } else {
-    if (req.host.find(':') != std::string::npos) {
-      head += '[';
-      head += req.host;
-      head += ']';
-    } else {
-      head += req.host;
-    }
-    if (!is_default_port(req.scheme, req.port)) {
-      head += ':';
-      append_decimal(head, req.port);
-    }
-  }
-  head += "\r\n"sv;
-  for (const auto& [name, value] : req.headers.fields()) {
-    if (has_control_chars(name) || has_control_chars(value)) {
-      return error::internal("upstream request header '" + name + "' holds a line break");
-    }
-    if (!valid_token(name)) {
-      return error::internal("upstream request header '" + name + "' is not a valid name");
-    }
-    if (is_hop_by_hop(name) || iequals(name, "host") || iequals(name, "content-length"))
-      continue;
-    head += name;
-    head += ": "sv;
-    head += trim(value);
-    head += "\r\n"sv;
-  }
-  if (chunked) {
-    head += "Transfer-Encoding: chunked\r\n"sv;
-  } else if (length) {
-    head += "Content-Length: "sv;
-    append_decimal(head, *length);
-    head += "\r\n"sv;
-  }
-  head += "\r\n"sv;
-  return head;
-}
 
 /// Fills x.head from the response head the parser read (hop-by-hop fields dropped, a
 /// compressed body set up to be inflated).
@@ -725,7 +792,7 @@ asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
   // OPTIONS).
   const bool with_length =
       !req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "OPTIONS";
-  auto built = build_head(
+  auto built = build_request_head(
       req, with_length ? std::optional<std::uint64_t>(req.body.size()) : std::nullopt, false);
   if (!built)
     co_return built.error();
@@ -817,7 +884,7 @@ asio::awaitable<result<std::unique_ptr<exchange>>> client::send_streamed(
   if (length && taken > *length) {
     co_return error::internal("the request body is longer than its announced length");
   }
-  auto built = build_head(req, length, chunked);
+  auto built = build_request_head(req, length, chunked);
   if (!built)
     co_return built.error();
   const std::string& head = *built;
