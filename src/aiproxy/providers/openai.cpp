@@ -18,9 +18,12 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <boost/container/small_vector.hpp>
+
 #include <array>
 #include <functional>
 #include <optional>
+#include <span>
 #include <vector>
 
 namespace aiproxy::providers {
@@ -29,6 +32,13 @@ namespace {
 
 using config::provider_kind;
 using config::route_type;
+
+/// A request's body edits: a dozen at most, kept on the stack.
+using edit_list = boost::container::small_vector<json::field_edit, 12>;
+
+std::span<const json::field_edit> span_of(const edit_list& edits) noexcept {
+  return {edits.data(), edits.size()};
+}
 
 std::string_view operation_path(route_type t) noexcept {
   switch (t) {
@@ -168,7 +178,7 @@ struct indexed_fields {
 
 // Adds the edit for one tuning option according to the precedence rule.
 template <class Fields>
-void tune(std::vector<json::field_edit>& edits, const Fields& body, config::options_precedence prec,
+void tune(edit_list& edits, const Fields& body, config::options_precedence prec,
           std::string_view key, std::string json) {
   if (prec == config::options_precedence::config || !body.present(key)) {
     edits.push_back(json::field_edit::set(key, std::move(json)));
@@ -176,9 +186,8 @@ void tune(std::vector<json::field_edit>& edits, const Fields& body, config::opti
 }
 
 template <class Fields>
-std::vector<json::field_edit> body_edits(provider_kind kind, const Fields& body, const target& t) {
-  std::vector<json::field_edit> edits;
-  edits.reserve(12);
+edit_list body_edits(provider_kind kind, const Fields& body, const target& t) {
+  edit_list edits;
   std::string model;
   json::write_string(model, t.model);
   edits.push_back(json::field_edit::set("model", std::move(model)));
@@ -278,19 +287,21 @@ result<std::optional<body_auth_field>> start_upstream(
   }
   out.headers.reserve(client_headers.size() + 4);
   forward_client_headers(client_headers, out.headers, t.conf.auth);
-  out.headers.set("Content-Type", "application/json");
-  out.headers.set("Accept-Encoding", "identity");
+  // Added, not set: forward_client_headers never copies the client's Content-Type or
+  // Accept-Encoding, so there is no earlier field to replace.
+  out.headers.add("Content-Type", "application/json");
+  out.headers.add("Accept-Encoding", "identity");
   auto body_auth = apply_auth(t.conf.auth, out.headers, ep->query, client_has);
   out.method = "POST";
   out.scheme = ep->scheme;
   out.host = std::move(ep->host);
   out.port = ep->port;
-  out.target = ep->target();
+  out.target = std::move(*ep).target();
   out.framing = t.stream ? stream::framing::sse : stream::framing::none;
   return body_auth;
 }
 
-void add_body_auth(std::vector<json::field_edit>& edits, const std::optional<body_auth_field>& a) {
+void add_body_auth(edit_list& edits, const std::optional<body_auth_field>& a) {
   if (a) {
     std::string v;
     json::write_string(v, a->value);
@@ -302,7 +313,7 @@ void add_body_auth(std::vector<json::field_edit>& edits, const std::optional<bod
 
 result<upstream_request> openai_compatible_provider::to_upstream(const client_request& req,
                                                                  const target& t) const {
-  result<upstream_request> r{upstream_request{}};
+  result<upstream_request> r;  // the request is built in place
   upstream_request& out = *r;
   auto body_auth = start_upstream(
       kind_, t, req.headers, req.query,
@@ -313,7 +324,7 @@ result<upstream_request> openai_compatible_provider::to_upstream(const client_re
   auto edits = body_edits(kind_, parsed_fields{req.body}, t);
   add_body_auth(edits, *body_auth);
   out.body.reserve(req.raw.empty() ? 2048 : req.raw.size() + 128);
-  json::write_edited_object(out.body, req.raw, req.body, edits);
+  json::write_edited_object(out.body, req.raw, req.body, span_of(edits));
   return r;
 }
 
@@ -323,7 +334,7 @@ std::optional<result<upstream_request>> openai_compatible_provider::to_upstream_
   if (t.stream && fields.stream_options_needs_parse()) {
     return std::nullopt;
   }
-  std::optional<result<upstream_request>> r(std::in_place, upstream_request{});
+  std::optional<result<upstream_request>> r(std::in_place);  // the request is built in place
   upstream_request& out = **r;
   auto body_auth = start_upstream(
       kind_, t, req.headers, req.query,
@@ -334,7 +345,7 @@ std::optional<result<upstream_request>> openai_compatible_provider::to_upstream_
   auto edits = body_edits(kind_, fields, t);
   add_body_auth(edits, *body_auth);
   out.body.reserve(req.raw.size() + 128);
-  if (!json::write_edited_index(out.body, req.raw, req.body, edits)) {
+  if (!json::write_edited_index(out.body, req.raw, req.body, span_of(edits))) {
     return std::nullopt;  // an edit changes a field the client sent: rewrite from a parse
   }
   return r;

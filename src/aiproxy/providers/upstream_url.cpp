@@ -78,8 +78,18 @@ std::string query_builder::encoded() const {
   return out;
 }
 
-std::string endpoint::target() const {
+std::string endpoint::target() const& {
   std::string t = path.empty() ? std::string("/") : path;
+  std::string q = query.encoded();
+  if (!q.empty()) {
+    t.push_back('?');
+    t += q;
+  }
+  return t;
+}
+
+std::string endpoint::target() && {
+  std::string t = path.empty() ? std::string("/") : std::move(path);
   std::string q = query.encoded();
   if (!q.empty()) {
     t.push_back('?');

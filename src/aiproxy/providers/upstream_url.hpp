@@ -52,7 +52,9 @@ struct endpoint {
   query_builder query;
 
   /// path plus "?query" when there is a query.
-  std::string target() const;
+  std::string target() const&;
+  /// The same, taking the path's storage instead of copying it.
+  std::string target() &&;
 };
 
 /// Applies `model.options.upstream_url` to `ep` (whose host/path are the provider's defaults,
