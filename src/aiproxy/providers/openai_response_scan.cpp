@@ -155,35 +155,33 @@ struct string_sink {
 /// is never a string's closing quote, and closes no container but the document itself.
 class scanner {
  public:
-  /// [begin, end) is the input, `limit` as above (in [begin, end]).
-  scanner(const char* begin, const char* end, const char* limit, std::string_view payload_field)
+  /// [begin, end) is the input, `limit` as above (in [begin, end]); what the scan reads goes to
+  /// `result`.
+  scanner(const char* begin, const char* end, const char* limit, std::string_view payload_field,
+          openai_response_scan& result)
       : begin_(begin),
         end_(end),
         limit_(limit),
+        block_limit_(limit - begin >= 16 ? reinterpret_cast<std::uintptr_t>(limit) - 16 : 0),
         payload_field_(payload_field),
-        payload_is_choices_(payload_field == "choices") {}
+        payload_is_choices_(payload_field == "choices"),
+        result_(result) {}
 
   /// A container document whose first byte is at p and whose last non-blank byte is limit_.
-  std::optional<openai_response_scan> run_container(const char* p) {
+  bool run_container(const char* p) {
     if (*p == '{') {
       result_.is_object = true;
       p = object<frame::root>(p + 1);
     } else {
       p = skip_container(p, 0);
     }
-    if (p != limit_ + 1) {
-      return std::nullopt;
-    }
-    return std::move(result_);
+    return p == limit_ + 1;
   }
 
   /// A scalar document (in a NUL-terminated copy, limit_ == end_) whose first byte is at p.
-  std::optional<openai_response_scan> run_scalar(const char* p) {
+  bool run_scalar(const char* p) {
     p = skip_scalar(p);
-    if (p == nullptr || skip_whitespace(p) != limit_) {
-      return std::nullopt;
-    }
-    return std::move(result_);
+    return p != nullptr && skip_whitespace(p) == limit_;
   }
 
  private:
@@ -201,9 +199,9 @@ class scanner {
   /// The first non-blank byte at or after p (a longer run, as in indented documents).
   const char* skip_blank_run(const char* p) const {
 #if defined(__SSE2__)
-    while (limit_ - p >= 16) {
+    while (fits_block(p)) {
       if (const unsigned mask = non_blank_mask(p); mask != 0) {
-        return p + std::countr_zero(mask);
+        return p + static_cast<unsigned>(std::countr_zero(mask));
       }
       p += 16;
     }
@@ -214,20 +212,25 @@ class scanner {
     return p;
   }
 
+  /// Whether the 16 bytes at p end at limit_ at the latest.
+  [[gnu::always_inline]] bool fits_block(const char* p) const {
+    return reinterpret_cast<std::uintptr_t>(p) <= block_limit_;
+  }
+
   /// The first '"', '\\' or control byte in [p, limit_), or limit_.
   [[gnu::always_inline]] const char* find_special(const char* p) const {
 #if defined(__SSE2__)
-    while (limit_ - p >= 16) {
+    while (fits_block(p)) {
       if (const unsigned mask = special_mask(p); mask != 0) {
-        return p + std::countr_zero(mask);
+        return p + static_cast<unsigned>(std::countr_zero(mask));
       }
       p += 16;
     }
-    if (limit_ - begin_ >= 16) {
+    if (block_limit_ != 0) {
       // The 16 bytes before limit_, less those before p.
       const char* q = limit_ - 16;
       const unsigned mask = special_mask(q) >> (p - q);
-      return mask != 0 ? p + std::countr_zero(mask) : limit_;
+      return mask != 0 ? p + static_cast<unsigned>(std::countr_zero(mask)) : limit_;
     }
 #else
     if constexpr (std::endian::native == std::endian::little) {
@@ -258,6 +261,22 @@ class scanner {
     return p;
   }
 
+  /// The colon after a key (blanks around it), p just past the key: the start of the value.
+  [[gnu::always_inline]] const char* colon(const char* p) const {
+    if (*p != ':') {
+      p = skip_whitespace(p);
+      if (*p != ':') {
+        return nullptr;
+      }
+    }
+    return skip_whitespace(p + 1);
+  }
+
+  /// What follows a comma, p just past it: the next key or element (blanks skipped).
+  [[gnu::always_inline]] const char* after_comma(const char* p) const {
+    return *p == '"' ? p : skip_whitespace(p);
+  }
+
   // ---- the objects the scan reads ----
 
   /// The members of a frame-F object, p just past its '{'.
@@ -284,22 +303,27 @@ class scanner {
           k = key_buffer_.data();
           n = key_buffer_.size();
         }
-        p = skip_whitespace(p);
-        if (*p != ':') {
+        p = colon(p);
+        if (p == nullptr) {
           return nullptr;
         }
-        p = skip_whitespace(p + 1);
         p = member_value<F>(p, classify<F>(k, n), k, n);
         if (p == nullptr) {
           return nullptr;
         }
-        p = skip_whitespace(p);
         if (*p == ',') {
-          p = skip_whitespace(p + 1);
+          p = after_comma(p + 1);
           continue;
         }
         if (*p != '}') {
-          return nullptr;
+          p = skip_whitespace(p);
+          if (*p == ',') {
+            p = after_comma(p + 1);
+            continue;
+          }
+          if (*p != '}') {
+            return nullptr;
+          }
         }
         break;
       }
@@ -352,6 +376,15 @@ class scanner {
   template <frame F>
   [[gnu::always_inline]] const char* member_value(const char* p, role r, const char* k,
                                                   std::size_t n) {
+    if (r == role::none) {
+      if constexpr (F == frame::root) {
+        if (*p == '[' && !payload_is_choices_ && n == payload_field_.size() &&
+            std::memcmp(k, payload_field_.data(), n) == 0) {
+          result_.has_payload = true;
+        }
+      }
+      return skip_value(p, depth_of(F));
+    }
     switch (r) {
       case role::model:
         if (*p == '"') {
@@ -416,7 +449,9 @@ class scanner {
         if (p == nullptr) {
           return nullptr;
         }
-        p = skip_whitespace(p);
+        if (*p != ',' && *p != ']') {
+          p = skip_whitespace(p);
+        }
         if (*p == ',') {
           p = skip_whitespace(p + 1);
           continue;
@@ -442,7 +477,7 @@ class scanner {
     if (const char* stop = find_special(p); *stop == '"') {
       const auto n = static_cast<std::size_t>(stop - p);
       if (R != role::model || n != 0) {
-        out.assign(p, n);
+        out = std::string(p, n);  // cheaper than assign(), which allows for aliasing
       }
       p = stop + 1;
     } else {
@@ -519,14 +554,14 @@ class scanner {
         if (p == nullptr) {
           return nullptr;
         }
-        p = skip_whitespace(p);
       }
       // p is at what follows a value, or at the closing bracket of an empty container.
       for (;;) {
         const bool in_object = (objects & 1u) != 0;
         if (!closing) {
+          p = skip_whitespace(p);
           if (*p == ',') {
-            p = skip_whitespace(p + 1);
+            p = after_comma(p + 1);
             if (in_object) {
               p = skip_key(p);
               if (p == nullptr) {
@@ -548,13 +583,12 @@ class scanner {
         if (--open == 0) {
           return p;
         }
-        p = skip_whitespace(p);
       }
     }
   }
 
   /// A key and its colon at p, in an object the scan does not read: the position of its value.
-  const char* skip_key(const char* p) const {
+  [[gnu::always_inline]] const char* skip_key(const char* p) const {
     if (*p != '"') {
       return nullptr;
     }
@@ -562,11 +596,7 @@ class scanner {
     if (p == nullptr) {
       return nullptr;
     }
-    p = skip_whitespace(p);
-    if (*p != ':') {
-      return nullptr;
-    }
-    return skip_whitespace(p + 1);
+    return colon(p);
   }
 
   /// A string the scan does not keep, p just past its opening quote.
@@ -709,18 +739,36 @@ class scanner {
     const bool negative = *p == '-';
     p += negative ? 1 : 0;
     const char* digits = p;
+    std::uint64_t v = 0;  // the integer part while it has at most 18 digits
     if (*p == '0') {
       ++p;
     } else if (is_digit(*p)) {
+      v = static_cast<std::uint64_t>(*p - '0');
       ++p;
       while (is_digit(*p)) {
+        v = v * 10 + static_cast<std::uint64_t>(*p - '0');  // wraps harmlessly past 19 digits
         ++p;
       }
     } else {
       return nullptr;
     }
-    const char* digits_end = p;
-    bool plain = p - digits <= 18;  // an integer that surely fits an int64
+    if (p - digits <= 18 && *p != '.' && (*p | 0x20) != 'e') {
+      // A plain integer that surely fits an int64: "-0" is Boost.JSON's int64 0, other
+      // negative integers are not counts.
+      if constexpr (Count) {
+        if (!negative || v == 0) {
+          count(r, static_cast<std::int64_t>(v));
+        }
+      }
+      return p;
+    }
+    return number_rest<Count>(start, p, r);
+  }
+
+  /// The rest of a number that is not a plain integer of at most 18 digits, p just past its
+  /// integer part.
+  template <bool Count>
+  const char* number_rest(const char* start, const char* p, role r) {
     if (*p == '.') {
       ++p;
       if (!is_digit(*p)) {
@@ -729,7 +777,6 @@ class scanner {
       while (is_digit(*p)) {
         ++p;
       }
-      plain = false;
     }
     if ((*p | 0x20) == 'e') {
       ++p;
@@ -751,23 +798,9 @@ class scanner {
       if (p - significant > 9) {
         return boost_number(start, p, r);
       }
-      plain = false;
     }
-    if (p - start >= (std::ptrdiff_t{1} << 30)) {
+    if (Count || p - start >= (std::ptrdiff_t{1} << 30)) {
       return boost_number(start, p, r);
-    }
-    if constexpr (Count) {
-      if (!plain) {
-        return boost_number(start, p, r);
-      }
-      std::int64_t v = 0;
-      for (const char* d = digits; d != digits_end; ++d) {
-        v = v * 10 + (*d - '0');
-      }
-      // "-0" is Boost.JSON's int64 0; other negative integers are not counts.
-      if (!negative || v == 0) {
-        count(r, v);
-      }
     }
     return p;
   }
@@ -851,6 +884,8 @@ class scanner {
   const char* const begin_;
   const char* const end_;    // the end of the input (numbers read by Boost.JSON look at it)
   const char* const limit_;  // see the class comment
+  // The last address a 16-byte block may start at to end at limit_ at the latest (0: none).
+  const std::uintptr_t block_limit_;
   const std::string_view payload_field_;
   const bool payload_is_choices_;
   std::string key_buffer_;  // an escaped key, unescaped
@@ -859,38 +894,42 @@ class scanner {
   bool has_prompt_ = false;
   bool has_completion_ = false;
   bool has_total_ = false;
-  openai_response_scan result_;
+  openai_response_scan& result_;
 };
 
 }  // namespace
 
 std::optional<openai_response_scan> scan_openai_response(std::string_view body,
                                                          std::string_view payload_field) {
+  std::optional<openai_response_scan> out(std::in_place);  // one object, returned in place
   const char* const begin = body.data();
   const char* const end = begin + body.size();
   const char* p = begin;
   while (p != end && is_whitespace(*p)) {
     ++p;
   }
+  bool valid = false;
   if (p == end) {
-    return std::nullopt;
-  }
-  if (*p == '{' || *p == '[') {
+    valid = false;
+  } else if (*p == '{' || *p == '[') {
     // A container document ends with its closing bracket and blanks.
     const char* last = end - 1;
     while (is_whitespace(*last)) {
       --last;  // stops at p at the latest
     }
-    if (*last != (*p == '{' ? '}' : ']')) {
-      return std::nullopt;
-    }
-    return scanner(begin, end, last, payload_field).run_container(p);
+    valid = *last == (*p == '{' ? '}' : ']') &&
+            scanner(begin, end, last, payload_field, *out).run_container(p);
+  } else {
+    // A string, number or literal (or an error): scanned in a NUL-terminated copy.
+    const std::string copy(body);
+    const char* const copy_end = copy.data() + copy.size();
+    valid = scanner(copy.data(), copy_end, copy_end, payload_field, *out)
+                .run_scalar(copy.data() + (p - begin));
   }
-  // A string, number or literal (or an error): scanned in a NUL-terminated copy.
-  const std::string copy(body);
-  const char* const copy_end = copy.data() + copy.size();
-  return scanner(copy.data(), copy_end, copy_end, payload_field)
-      .run_scalar(copy.data() + (p - begin));
+  if (!valid) {
+    out.reset();
+  }
+  return out;
 }
 
 }  // namespace aiproxy::providers

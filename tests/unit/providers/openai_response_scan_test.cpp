@@ -376,6 +376,10 @@ TEST(openai_response_scan_differential, hand_written_edge_cases) {
       "123.456e-2", "100e-2", "5.00", "1000000000000000000000e-21", "01", "00", "-", "-a", "1.",
       ".5", "+1", "1e", "1e+", "1e-", "1.e5", "0x10", "Infinity", "NaN", "-Infinity", "1.5.5",
       "1e5e5", "--1", "-01", "1_000", "0.", "-.5", "1e+-5",
+      // Around the 18-digit integers the scan reads itself.
+      "99999999999999999", "999999999999999999", "-999999999999999999", "000", "-00",
+      "123456789012345678.0", "123456789012345678e0", "12345678901234567E1", "0.0e0", "-0E+0",
+      "12E3", "12e", "0e", "7E", "1e+0", "1E-0",
       // Boost.JSON's two number paths shift these by one digit, which decides the exponent check.
       "9.9999999999999999e-2147483633", "-9.9999999999999999e-2147483633",
       "9.9999999999999999e-2147483632", "9.9999999999999999e-2147483634"};
@@ -445,6 +449,162 @@ TEST(openai_response_scan_differential, escaped_keys_and_values_are_read) {
   EXPECT_EQ(scan->summary.usage.completion_tokens, 3);
   EXPECT_EQ(scan->summary.usage.total_tokens, 5);
   EXPECT_EQ(scan->summary.usage.cached_tokens, 1);
+}
+
+// The scan skips string bytes 16 at a time and reads the last 16 bytes before the document's
+// closing bracket as one block: a quote, backslash or control byte at every offset of strings of
+// every length, where the string is kept, skipped, a key, the last thing before the end or far
+// from it.
+TEST(openai_response_scan_differential, special_bytes_at_every_offset_of_short_strings) {
+  const std::string padding = R"(,"pad":"0123456789abcdefghijklmnopqrstuv"})";
+  std::size_t accepted = 0;
+  std::size_t cases = 0;
+  for (std::size_t len = 0; len <= 40; ++len) {
+    for (std::size_t at = 0; at <= len; ++at) {
+      for (const char* special : {"\"", "\\", "\x01", "\\n", "\\u00e9"}) {
+        std::string s(len, 'a');
+        if (at < len) {
+          s.replace(at, 1, special);
+        } else if (std::string_view(special) != "\"") {
+          continue;  // the plain string once per length
+        }
+        const std::vector<std::string> bodies = {
+            R"({"model":")" + s + R"("})",
+            R"({"model":")" + s + "\"" + padding,
+            R"({")" + s + R"(":[1,{")" + s + R"(":")" + s + R"("}],"choices":[]})",
+            R"({"choices":[{"finish_reason":")" + s + R"("}]})",
+            R"({"usage":{")" + s + R"(":1,"prompt_tokens":2}})",
+            "\"" + s + "\"",
+        };
+        for (const auto& body : bodies) {
+          accepted += expect_same_as_reference(body).has_value();
+          ++cases;
+        }
+      }
+    }
+  }
+  EXPECT_GT(accepted, cases / 3);
+}
+
+// Values the scan does not read go through one non-recursive skipper: every kind of value, empty
+// and nested, with and without blanks, in every place the scan passes over (and where a value of
+// the wrong type stands for one it would read), plus the same text cut short or with a byte off.
+TEST(openai_response_scan_differential, skipped_values_of_every_kind) {
+  const std::vector<std::string> values = {"0",
+                                           "-1",
+                                           "2.5",
+                                           "1e2",
+                                           "12345678901234567890",
+                                           "true",
+                                           "false",
+                                           "null",
+                                           "\"\"",
+                                           "\"s\\\"t\"",
+                                           "[]",
+                                           "{}",
+                                           "[ ]",
+                                           "{ }",
+                                           "[1]",
+                                           "[1,2,3]",
+                                           "[[]]",
+                                           "[[],[]]",
+                                           "[{}]",
+                                           "{\"a\":[]}",
+                                           "{\"a\":{}}",
+                                           "{\"a\":1,\"b\":[true,null,{\"c\":\"d\"}]}",
+                                           "[ 1 , [ 2 , { \"k\" : [ ] } ] , \"x\" ]",
+                                           "{ \"a\" : { \"b\" : { \"c\" : [ 0 ] } } }",
+                                           "[\"]\",\"}\",\"[\",\"{\"]",
+                                           "{\"}\":\"]\"}",
+                                           "[1,]",
+                                           "[,1]",
+                                           "{\"a\":1,}",
+                                           "{,}",
+                                           "{\"a\"}",
+                                           "{\"a\":}",
+                                           "{1:2}",
+                                           "[}",
+                                           "{]",
+                                           "[[]",
+                                           "[]]",
+                                           "{\"a\":[}]}",
+                                           "[tru]",
+                                           "[nulls]",
+                                           "[-]",
+                                           "[01]",
+                                           "[1.]",
+                                           "\t[\n{\r\"a\" :\t1 }\n]\t"};
+  const std::vector<std::string> places = {
+      R"({"x":@,"model":"m"})",
+      R"({"model":"m","x":@})",
+      R"({"model":@,"choices":[@,{"finish_reason":@,"x":@},{"finish_reason":"s"}]})",
+      R"({"usage":{"prompt_tokens":@,"x":@,"prompt_tokens_details":@,"total_tokens":3}})",
+      R"({"usage":{"prompt_tokens_details":{"cached_tokens":@,"x":@},"completion_tokens":1}})",
+      R"({"choices":@,"data":@,"usage":@})",
+      R"([@,@])",
+      "@",
+      " @ "};
+  std::size_t accepted = 0;
+  for (const auto& v : values) {
+    for (const auto& place : places) {
+      std::string body;
+      for (const char c : place) {
+        if (c == '@') {
+          body += v;
+        } else {
+          body += c;
+        }
+      }
+      accepted += expect_same_as_reference(body).has_value();
+      expect_same_as_reference(std::string_view(body).substr(0, body.size() - 1));
+      for (std::size_t i = 0; i < body.size(); i += 3) {
+        std::string mutated = body;
+        mutated[i] = "]}\",:["[i % 6];
+        expect_same_as_reference(mutated);
+      }
+    }
+  }
+  EXPECT_GT(accepted, 200u);
+}
+
+// The document's last byte is the bracket that closes it; a nested container closing there is an
+// error (the scan must not read past it), however it is reached.
+TEST(openai_response_scan_differential, nested_containers_closing_on_the_last_byte) {
+  for (const char* body : {R"({"a":{})",
+                           R"({"a":[])",
+                           R"({"choices":[])",
+                           R"({"choices":[{}])",
+                           R"({"choices":[{"finish_reason":"s"})",
+                           R"({"usage":{})",
+                           R"({"usage":{"prompt_tokens":1})",
+                           R"({"usage":{"prompt_tokens_details":{})",
+                           R"({"usage":{"completion_tokens_details":{})",
+                           R"({"x":{"y":[1,{}]})",
+                           "[[]",
+                           "[{}",
+                           "[[1,2]",
+                           "[{\"a\":[]}",
+                           "{\"a\":{}} ",
+                           " [[] ",
+                           "{\"a\":1}}",
+                           "[1]]",
+                           "{}}",
+                           "[]]",
+                           "{\"a\":\"}",
+                           "[\"]",
+                           "{\"a\":\"\\}",
+                           "{\"a\":1 }",
+                           "{\"a\":tru}",
+                           "{\"a\":nul}",
+                           "{\"a\":fals}",
+                           "{\"a\":-}",
+                           "{\"a\":1.}",
+                           "{\"a\":1e}",
+                           "[1e+]",
+                           "{\"a\":\"\\u12}",
+                           "{\"a\":\"\\ud800\\u}"}) {
+    expect_same_as_reference(body);
+  }
 }
 
 /// Random documents shaped like OpenAI responses, with escapes, odd numbers and whitespace.
