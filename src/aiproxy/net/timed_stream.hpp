@@ -8,8 +8,6 @@
 // no work guards or composed-operation layers around the socket's own operations.
 // May touch: one socket and one timer on the caller's executor; nothing shared between threads.
 
-#include "aiproxy/net/coarse_clock.hpp"
-
 #include <boost/asio/associator.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/connect.hpp>
@@ -45,9 +43,8 @@ class timed_stream {
   lowest_layer_type& lowest_layer() noexcept { return state_->socket; }
 
   /// The deadline of the next read and of the next write (or connect); a direction with an
-  /// operation in progress keeps the deadline it started with. Counted from the coarse clock
-  /// (coarse_clock.hpp): up to a tick late, never early.
-  void expires_after(clock::duration d) { expires_at(coarse_now_ceil() + d); }
+  /// operation in progress keeps the deadline it started with.
+  void expires_after(clock::duration d) { expires_at(clock::now() + d); }
   void expires_at(clock::time_point t) noexcept;
   /// No deadline; with no operation in progress the watchdog stops too (an idle pooled
   /// connection holds no timer).
