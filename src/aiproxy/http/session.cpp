@@ -25,8 +25,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <span>
@@ -38,7 +41,6 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace bws = boost::beast::websocket;
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
-using namespace std::string_view_literals;  // "..."sv appends without a strlen
 
 session_tracker::handle session_tracker::add(std::function<void()> close) {
   entries_.push_back(entry{std::move(close), true, {}});
@@ -82,43 +84,97 @@ bool session_field(std::string_view name) {
          iequals(name, "connection");
 }
 
-/// Appends "HTTP/x.y NNN Reason\r\n", the handler's fields (minus the ones the session writes
-/// itself and any that could not be written safely) and the Connection field keep-alive needs.
-void append_head(std::string& out, unsigned version, int status, const header_list& headers,
-                 bool keep_alive) {
-  out += "HTTP/"sv;
-  out += static_cast<char>('0' + version / 10);
-  out += '.';
-  out += static_cast<char>('0' + version % 10);
-  out += ' ';
-  out += static_cast<char>('0' + status / 100 % 10);
-  out += static_cast<char>('0' + status / 10 % 10);
-  out += static_cast<char>('0' + status % 10);
-  out += ' ';
-  out += bhttp::obsolete_reason(static_cast<bhttp::status>(status));
-  out += "\r\n"sv;
-  for (const auto& [name, value] : headers.fields()) {
-    if (session_field(name) || !valid_field_name(name) || !valid_field_value(value)) {
-      continue;
-    }
-    out += name;
-    out += ": "sv;
-    out += trim_field_value(value);
-    out += "\r\n"sv;
-  }
-  if (version >= 11 && !keep_alive) {
-    out += "Connection: close\r\n"sv;
-  } else if (version < 11 && keep_alive) {
-    out += "Connection: keep-alive\r\n"sv;
-  }
+char* put(char* p, std::string_view s) noexcept {
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
 }
 
-void append_content_length(std::string& out, std::size_t n) {
-  char digits[24];
-  auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
-  out += "Content-Length: "sv;
-  out.append(digits, end);
-  out += "\r\n"sv;
+/// Replaces `out` with the whole response head: "HTTP/x.y NNN Reason", the handler's fields
+/// (minus the ones the session writes itself and any that could not be written safely), the
+/// Connection field keep-alive needs, Content-Length: `length` when set or else
+/// Transfer-Encoding: chunked when `chunked`, and the empty line. The fields are checked once
+/// while the head is sized, then it is written in one pass into one allocation (or none, when
+/// `out` already has the room).
+void write_head(std::string& out, unsigned version, int status, const header_list& headers,
+                bool keep_alive, std::optional<std::size_t> length, bool chunked) {
+  static constexpr std::string_view separator = ": ";
+  static constexpr std::string_view crlf = "\r\n";
+  static constexpr std::string_view chunked_field = "Transfer-Encoding: chunked\r\n";
+  static constexpr std::string_view length_field = "Content-Length: ";
+  const std::string_view reason = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+  std::string_view connection;
+  if (version >= 11 && !keep_alive) {
+    connection = "Connection: close\r\n";
+  } else if (version < 11 && keep_alive) {
+    connection = "Connection: keep-alive\r\n";
+  }
+  char length_digits[24];
+  std::size_t length_size = 0;
+  if (length) {
+    length_size = static_cast<std::size_t>(
+        std::to_chars(length_digits, length_digits + sizeof length_digits, *length).ptr -
+        length_digits);
+  }
+  const auto written = [](const header_list::field& f) {
+    return !session_field(f.first) && valid_field_name(f.first) && valid_field_value(f.second);
+  };
+  // Bit i: field i is written. Fields past the 64th are checked again when written (rare).
+  const auto& fields = headers.fields();
+  std::uint64_t kept = 0;
+  std::size_t size = std::string_view("HTTP/1.1 200 ").size() + reason.size() + crlf.size() +
+                     connection.size() + crlf.size();
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (written(fields[i])) {
+      if (i < 64) {
+        kept |= std::uint64_t{1} << i;
+      }
+      size += fields[i].first.size() + separator.size() +
+              trim_field_value(fields[i].second).size() + crlf.size();
+    }
+  }
+  if (length) {
+    size += length_field.size() + length_size + crlf.size();
+  } else if (chunked) {
+    size += chunked_field.size();
+  }
+
+  out.resize(size);
+  char* p = out.data();
+  const char status_line[] = {'H',
+                              'T',
+                              'T',
+                              'P',
+                              '/',
+                              static_cast<char>('0' + version / 10 % 10),
+                              '.',
+                              static_cast<char>('0' + version % 10),
+                              ' ',
+                              static_cast<char>('0' + status / 100 % 10),
+                              static_cast<char>('0' + status / 10 % 10),
+                              static_cast<char>('0' + status % 10),
+                              ' '};
+  p = put(p, std::string_view(status_line, sizeof status_line));
+  p = put(p, reason);
+  p = put(p, crlf);
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (i < 64 ? ((kept >> i) & 1) == 0 : !written(fields[i])) {
+      continue;
+    }
+    p = put(p, fields[i].first);
+    p = put(p, separator);
+    p = put(p, trim_field_value(fields[i].second));
+    p = put(p, crlf);
+  }
+  p = put(p, connection);
+  if (length) {
+    p = put(p, length_field);
+    p = put(p, std::string_view(length_digits, length_size));
+    p = put(p, crlf);
+  } else if (chunked) {
+    p = put(p, chunked_field);
+  }
+  p = put(p, crlf);
+  assert(p == out.data() + out.size());
 }
 
 /// The client's WebSocket: a Beast stream over the session's own TCP stream (so the tracker's
@@ -377,12 +433,8 @@ class session_downstream final : public downstream {
     // Head and body leave in one gather write. A bodyless status sends neither a body nor a
     // Content-Length; a response to HEAD says how long the body would have been.
     const bool no_body = bodyless_status(status);
-    out_head_.clear();
-    append_head(out_head_, head_.version, status, headers, keep_alive_);
-    if (!no_body) {
-      append_content_length(out_head_, body.size());
-    }
-    out_head_ += "\r\n"sv;
+    write_head(out_head_, head_.version, status, headers, keep_alive_,
+               no_body ? std::nullopt : std::optional<std::size_t>(body.size()), false);
     std::array<asio::const_buffer, 2> bufs{asio::buffer(out_head_), asio::const_buffer()};
     std::size_t count = 1;
     if (!no_body && !head_request_ && !body.empty()) {
@@ -414,12 +466,7 @@ class session_downstream final : public downstream {
     started_ = true;
     status_ = status;
     // The head waits for the first chunk (or the end) so both leave in one write.
-    out_head_.clear();
-    append_head(out_head_, head_.version, status, headers, keep_alive_);
-    if (chunked_) {
-      out_head_ += "Transfer-Encoding: chunked\r\n"sv;
-    }
-    out_head_ += "\r\n"sv;
+    write_head(out_head_, head_.version, status, headers, keep_alive_, std::nullopt, chunked_);
     head_pending_ = true;
     co_return result<void>{};
   }
@@ -651,9 +698,7 @@ asio::awaitable<void> reject(net::timed_stream& stream, const session_options& o
   error e{status, std::move(message), "invalid_request_error", {}};
   const std::string body = e.to_json();
   std::string head;
-  append_head(head, 11, status, json_headers(), false);
-  append_content_length(head, body.size());
-  head += "\r\n"sv;
+  write_head(head, 11, status, json_headers(), false, body.size(), false);
   std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body)};
   stream.expires_after(options.write_timeout);
   co_await asio::async_write(stream, bufs, nothrow);
