@@ -142,7 +142,7 @@ asio::awaitable<void> serve_mock(flow& f, const providers::client_request& creq,
 asio::awaitable<std::optional<attempt_failure>> serve_stream(
     flow& f, const providers::provider& provider, const providers::target& t,
     upstream::exchange& exch, stream::framing framing, clock::time_point sent_at, bool may_retry) {
-  header_list headers = client_headers_from(exch.head().headers, true);
+  header_list headers = client_headers_from(exch.take_headers(), true);
   add_stream_headers(headers);
   if (t.conf.model_name_header) {
     headers.add("X-Kong-LLM-Model",
@@ -550,7 +550,7 @@ asio::awaitable<std::optional<attempt_failure>> attempt_target(
   ai.response_model = translated->summary.response_model;
   ai.cost = cost_of(ai.usage, model_cfg.options);
 
-  header_list headers = client_headers_from(ex.head().headers, translated->body.has_value());
+  header_list headers = client_headers_from(ex.take_headers(), translated->body.has_value());
   if (translated->body) {
     headers.add("Content-Type", "application/json");
   }

@@ -67,19 +67,34 @@ std::optional<std::string_view> request_template_source::query_param(std::string
   return std::nullopt;
 }
 
+namespace {
+
+// Hop-by-hop and framing headers, cookies, and Content-Encoding (the body is inflated).
+constexpr header_name_set not_for_clients({"connection", "keep-alive", "proxy-connection",
+                                           "transfer-encoding", "te", "trailer", "upgrade",
+                                           "content-length", "set-cookie", "content-encoding"});
+
+bool not_for_client(std::string_view name, bool drop_content_type) {
+  return not_for_clients.contains(name) || (drop_content_type && iequals(name, "content-type"));
+}
+
+}  // namespace
+
 header_list client_headers_from(const header_list& upstream, bool drop_content_type) {
-  // Hop-by-hop and framing headers, cookies, and Content-Encoding (the body is inflated).
-  static constexpr header_name_set dropped({"connection", "keep-alive", "proxy-connection",
-                                            "transfer-encoding", "te", "trailer", "upgrade",
-                                            "content-length", "set-cookie", "content-encoding"});
   header_list out;
   out.reserve(upstream.size() + 2);
   for (const auto& [name, value] : upstream.fields()) {
-    if (dropped.contains(name) || (drop_content_type && iequals(name, "content-type"))) {
-      continue;
+    if (!not_for_client(name, drop_content_type)) {
+      out.add(name, value);
     }
-    out.add(name, value);
   }
+  return out;
+}
+
+header_list client_headers_from(header_list&& upstream, bool drop_content_type) {
+  header_list out = std::move(upstream);
+  out.erase_if(
+      [&](const header_list::field& f) { return not_for_client(f.first, drop_content_type); });
   return out;
 }
 

@@ -59,6 +59,8 @@ result<const config::model_config*> resolved_model(const config::ai_proxy_config
 /// Content-Encoding (the body reaching the client is inflated), and Content-Type when the body is
 /// rewritten.
 header_list client_headers_from(const header_list& upstream, bool drop_content_type);
+/// The same, keeping `upstream`'s own fields (no copies) when the caller is done with them.
+header_list client_headers_from(header_list&& upstream, bool drop_content_type);
 
 /// Whether a response Content-Type carries the stream framing expected.
 bool is_event_stream(std::string_view content_type, stream::framing framing);

@@ -211,19 +211,33 @@ struct pool_state {
   std::unordered_map<std::string, host_pool> hosts;  // nodes are stable; never erased
   std::size_t idle_count = 0;
   std::string key;  // reused to look up hosts without allocating
+  // The bucket of the last lookup: a route sends most requests to the host its last one went to.
+  std::string last_scheme;
+  std::string last_host;
+  std::uint16_t last_port = 0;
+  host_pool* last = nullptr;
 
   host_pool& bucket(const providers::upstream_request& req) {
+    if (last != nullptr && req.port == last_port && req.host == last_host &&
+        req.scheme == last_scheme) {
+      return *last;
+    }
+    char digits[8];
     key.clear();
     key += req.scheme;
     key += ' ';
     key += req.host;
     key += ' ';
-    key += std::to_string(req.port);
+    key.append(digits, std::to_chars(digits, digits + sizeof digits, req.port).ptr);
     auto it = hosts.find(key);
     if (it == hosts.end()) {
       it = hosts.emplace(key, host_pool{}).first;
       it->second.where = host_port(req.host, req.port);
     }
+    last_scheme = req.scheme;
+    last_host = req.host;
+    last_port = req.port;
+    last = &it->second;
     return it->second;
   }
 
@@ -1047,6 +1061,10 @@ exchange::~exchange() {
 
 const response_head& exchange::head() const noexcept {
   return impl_->head;
+}
+
+header_list exchange::take_headers() noexcept {
+  return std::move(impl_->head.headers);
 }
 
 asio::awaitable<result<bool>> exchange::read_some(std::string& out) {

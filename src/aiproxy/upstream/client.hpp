@@ -102,6 +102,8 @@ class exchange {
  public:
   ~exchange();
   const response_head& head() const noexcept;
+  /// Hands the response's fields over without copying them; head().headers is empty after.
+  header_list take_headers() noexcept;
   /// Reads the rest of the body (inflated when needed). Fails with 502 past `max_bytes`.
   boost::asio::awaitable<result<std::string>> read_all(std::size_t max_bytes);
   /// Reads the next available piece of the body (inflated when needed) and appends it to `out`.

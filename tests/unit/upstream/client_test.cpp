@@ -156,6 +156,25 @@ TEST_F(client_test, keep_alive_reuses_one_connection) {
   EXPECT_EQ(up.request_count(), 5u);
 }
 
+TEST_F(client_test, each_upstream_keeps_its_own_pooled_connection) {
+  fake_upstream a;
+  fake_upstream b;
+  a.on([](const received_request&) { return action::respond(200, {}, "from a"); });
+  b.on([](const received_request&) { return action::respond(200, {}, "from b"); });
+  client c(ioc, {});
+  // Runs of one host and alternation between the two: every answer comes from the host asked.
+  for (const char* order : {"aabba", "ababab"}) {
+    for (const char* h = order; *h != '\0'; ++h) {
+      auto r = get(c, request_to(*h == 'a' ? a : b));
+      ASSERT_TRUE(r) << r.error().message;
+      EXPECT_EQ(r->body, *h == 'a' ? "from a" : "from b");
+    }
+  }
+  EXPECT_EQ(a.connections_accepted(), 1u);
+  EXPECT_EQ(b.connections_accepted(), 1u);
+  EXPECT_EQ(c.idle_connections(), 2u);
+}
+
 TEST_F(client_test, connection_close_is_not_pooled) {
   fake_upstream up;
   up.on([](const received_request&) { return action::respond(200, {}, "x").close_connection(); });
