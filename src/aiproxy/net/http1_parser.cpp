@@ -64,26 +64,33 @@ inline const char* skip_token(const char* p, const char* last) noexcept {
   return p;
 }
 
-/// The end of the run of request-target bytes from `p` (at most `last`): eight at a time while
-/// none of them is at or below SP or DEL (the exact "some byte is below n / is zero" tests on a
-/// word), the rest byte by byte.
-inline const char* skip_target(const char* p, const char* last) noexcept {
+/// `p` advanced by whole words of eight bytes while none of them is below `floor` (at most 0x80)
+/// or DEL, stopping before the first word that has one, or fewer than eight bytes before `last`.
+/// The word tests are the exact "some byte is below n / is zero" ones; bytes from 0x80 up pass.
+inline const char* skip_words_above(const char* p, const char* last, unsigned char floor) noexcept {
   constexpr std::uint64_t ones = 0x0101010101010101u;
   constexpr std::uint64_t highs = 0x8080808080808080u;
   while (last - p >= 8) {
     std::uint64_t w;
     std::memcpy(&w, p, 8);
-    const std::uint64_t at_or_below_space = (w - ones * 0x21) & ~w & highs;
+    const std::uint64_t below = (w - ones * floor) & ~w & highs;
     const std::uint64_t x7f = w ^ (ones * 0x7f);
     const std::uint64_t del = (x7f - ones) & ~x7f & highs;
-    if ((at_or_below_space | del) != 0)
+    if ((below | del) != 0)
       break;
     p += 8;
   }
+  return p;
+}
+
+/// The end of the run of request-target bytes (above SP, not DEL) from `p` (at most `last`).
+inline const char* skip_target(const char* p, const char* last) noexcept {
+  p = skip_words_above(p, last, 0x21);
   while (p < last && target_table[u8(*p)])
     ++p;
   return p;
 }
+
 inline bool is_ws(char c) noexcept {
   return c == ' ' || c == '\t';
 }
@@ -290,21 +297,9 @@ void parse_chunk_extensions(const char*& it, const char* last, error_code& ec) n
 /// CR) and moves `p` past the LF; nullptr with need_more, bad_line_ending or `bad` set.
 inline const char* scan_to_eol(const char*& p, const char* last, http::error bad,
                                error_code& ec) noexcept {
-  const char* q = p;
-  // Eight bytes at a time while none of them is below 0x20 (CTLs, HTAB, CR) or 0x7f; the word
-  // that has one is finished byte by byte.
-  constexpr std::uint64_t ones = 0x0101010101010101u;
-  constexpr std::uint64_t highs = 0x8080808080808080u;
-  while (last - q >= 8) {
-    std::uint64_t w;
-    std::memcpy(&w, q, 8);
-    const std::uint64_t below_space = (w - ones * 0x20) & ~w & highs;
-    const std::uint64_t x7f = w ^ (ones * 0x7f);
-    const std::uint64_t del = (x7f - ones) & ~x7f & highs;
-    if ((below_space | del) != 0)
-      break;
-    q += 8;
-  }
+  // Whole words while none of their bytes is below SP (CTLs, HTAB, CR) or DEL; the word that
+  // has one is finished byte by byte.
+  const char* q = skip_words_above(p, last, 0x20);
   while (q < last && value_table[u8(*q)])
     ++q;
   if (q == last) {
