@@ -85,7 +85,9 @@ bool session_field(std::string_view name) {
 }
 
 char* put(char* p, std::string_view s) noexcept {
-  std::memcpy(p, s.data(), s.size());
+  if (!s.empty()) {  // an empty view may hold a null pointer, which memcpy must not be given
+    std::memcpy(p, s.data(), s.size());
+  }
   return p + s.size();
 }
 
