@@ -4,6 +4,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,15 @@ bool iequals_same_size(std::string_view a, std::string_view b) noexcept;
 /// different lengths, costs no call.
 inline bool iequals(std::string_view a, std::string_view b) noexcept {
   return a.size() == b.size() && iequals_same_size(a, b);
+}
+
+/// Copies `s` to `p` and returns the end of the copy: the step of the head writers, which size a
+/// head first and then fill it. An empty view may hold a null pointer, which memcpy must not get.
+inline char* put_bytes(char* p, std::string_view s) noexcept {
+  if (!s.empty()) {
+    std::memcpy(p, s.data(), s.size());
+  }
+  return p + s.size();
 }
 
 /// A fixed set of header names, looked up case-insensitively. The names are kept grouped by

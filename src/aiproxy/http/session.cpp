@@ -84,13 +84,6 @@ bool session_field(std::string_view name) {
          iequals(name, "connection");
 }
 
-char* put(char* p, std::string_view s) noexcept {
-  if (!s.empty()) {  // an empty view may hold a null pointer, which memcpy must not be given
-    std::memcpy(p, s.data(), s.size());
-  }
-  return p + s.size();
-}
-
 /// Replaces `out` with the whole response head: "HTTP/x.y NNN Reason", the handler's fields
 /// (minus the ones the session writes itself and any that could not be written safely), the
 /// Connection field keep-alive needs, Content-Length: `length` when set or else
@@ -155,27 +148,27 @@ void write_head(std::string& out, unsigned version, int status, const header_lis
                               static_cast<char>('0' + status / 10 % 10),
                               static_cast<char>('0' + status % 10),
                               ' '};
-  p = put(p, std::string_view(status_line, sizeof status_line));
-  p = put(p, reason);
-  p = put(p, crlf);
+  p = put_bytes(p, std::string_view(status_line, sizeof status_line));
+  p = put_bytes(p, reason);
+  p = put_bytes(p, crlf);
   for (std::size_t i = 0; i < fields.size(); ++i) {
     if (i < 64 ? ((kept >> i) & 1) == 0 : !written(fields[i])) {
       continue;
     }
-    p = put(p, fields[i].first);
-    p = put(p, separator);
-    p = put(p, trim_field_value(fields[i].second));
-    p = put(p, crlf);
+    p = put_bytes(p, fields[i].first);
+    p = put_bytes(p, separator);
+    p = put_bytes(p, trim_field_value(fields[i].second));
+    p = put_bytes(p, crlf);
   }
-  p = put(p, connection);
+  p = put_bytes(p, connection);
   if (length) {
-    p = put(p, length_field);
-    p = put(p, std::string_view(length_digits, length_size));
-    p = put(p, crlf);
+    p = put_bytes(p, length_field);
+    p = put_bytes(p, std::string_view(length_digits, length_size));
+    p = put_bytes(p, crlf);
   } else if (chunked) {
-    p = put(p, chunked_field);
+    p = put_bytes(p, chunked_field);
   }
-  p = put(p, crlf);
+  p = put_bytes(p, crlf);
   assert(p == out.data() + out.size());
 }
 

@@ -574,16 +574,6 @@ asio::awaitable<result<connection_ptr>> client::impl::connect(
   co_return conn;
 }
 
-namespace {
-
-/// Copies `s` to `p` and returns the end of the copy.
-char* put(char* p, std::string_view s) noexcept {
-  std::memcpy(p, s.data(), s.size());
-  return p + s.size();
-}
-
-}  // namespace
-
 /// Every field is checked here, whoever set it (client, configuration, template, signer): no
 /// name that is not a token and no value with a line break or NUL reaches the upstream. The
 /// head's size is counted first, then it is written into one buffer of exactly that size.
@@ -650,36 +640,36 @@ result<std::string> build_request_head(const providers::upstream_request& req,
   std::string head;
   head.resize(size);
   char* p = head.data();
-  p = put(p, req.method);
+  p = put_bytes(p, req.method);
   *p++ = ' ';
-  p = put(p, target);
-  p = put(p, version_host);
+  p = put_bytes(p, target);
+  p = put_bytes(p, version_host);
   if (bracketed) {
     *p++ = '[';
   }
-  p = put(p, host);
+  p = put_bytes(p, host);
   if (bracketed) {
     *p++ = ']';
   }
-  p = put(p, std::string_view(port_digits, port_size));
-  p = put(p, crlf);
+  p = put_bytes(p, std::string_view(port_digits, port_size));
+  p = put_bytes(p, crlf);
   for (const auto& [name, value] : req.headers.fields()) {
     if (not_copied_names.contains(name)) {
       continue;
     }
-    p = put(p, name);
-    p = put(p, separator);
-    p = put(p, trim(value));
-    p = put(p, crlf);
+    p = put_bytes(p, name);
+    p = put_bytes(p, separator);
+    p = put_bytes(p, trim(value));
+    p = put_bytes(p, crlf);
   }
   if (chunked) {
-    p = put(p, chunked_field);
+    p = put_bytes(p, chunked_field);
   } else if (length) {
-    p = put(p, length_field);
-    p = put(p, std::string_view(length_digits, length_size));
-    p = put(p, crlf);
+    p = put_bytes(p, length_field);
+    p = put_bytes(p, std::string_view(length_digits, length_size));
+    p = put_bytes(p, crlf);
   }
-  p = put(p, crlf);
+  p = put_bytes(p, crlf);
   assert(p == head.data() + head.size());
   return head;
 }
