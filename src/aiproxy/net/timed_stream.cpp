@@ -23,11 +23,22 @@ timed_stream::~timed_stream() {
   }
 }
 
+void timed_stream::expires_after(clock::duration after) noexcept {
+  auto& s = *state_;
+  for (int d = 0; d < 2; ++d) {
+    if (s.pending[d] == 0) {
+      s.relative[d] = true;
+      s.after[d] = after;
+    }
+  }
+}
+
 void timed_stream::expires_at(clock::time_point t) noexcept {
   auto& s = *state_;
   for (int d = 0; d < 2; ++d) {
     if (s.pending[d] == 0) {
       s.deadline[d] = t;
+      s.relative[d] = false;
     }
   }
 }
@@ -54,6 +65,10 @@ void timed_stream::close() {
 
 void timed_stream::state::begin(direction d) {
   ++pending[d];
+  if (relative[d]) {  // the first operation since expires_after: the deadline starts now
+    relative[d] = false;
+    deadline[d] = clock::now() + after[d];
+  }
   const auto at = deadline[d];
   if (at != clock::time_point::max() && (!armed || timer.expiry() > at)) {
     arm(at);

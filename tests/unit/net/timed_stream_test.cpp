@@ -100,6 +100,20 @@ TEST(timed_stream, a_read_within_its_deadline_succeeds) {
   }());
 }
 
+TEST(timed_stream, a_relative_deadline_counts_from_the_first_operation_after_it) {
+  asio::io_context ioc;
+  socket_pair p(ioc);
+  run(ioc, [&]() -> asio::awaitable<void> {
+    char buf[16];
+    p.near->expires_after(500ms);
+    co_await pause(600ms);  // longer than the deadline, with no operation started
+    send_later(ioc, p.far, "late", 50ms);
+    auto [ec, n] = co_await p.near->async_read_some(asio::buffer(buf), nothrow);
+    EXPECT_FALSE(ec) << ec.message();  // counted from expires_after, it would have passed
+    EXPECT_EQ(std::string(buf, n), "late");
+  }());
+}
+
 TEST(timed_stream, a_deadline_passing_while_nothing_is_in_progress_closes_nothing) {
   asio::io_context ioc;
   socket_pair p(ioc);
