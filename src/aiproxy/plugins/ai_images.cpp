@@ -124,7 +124,7 @@ asio::awaitable<void> run_translated_images(http::downstream& d, const ai_proxy_
 
   // 6. Call the provider.
   const auto sent_at = clock::now();
-  auto exch = co_await services.client->send(up, call.timeouts);
+  auto exch = co_await services.client->send(up, call.timeouts, sent_at);
   if (!exch) {
     record.upstream_latency_ms = ms_since(sent_at);
     co_await f.fail(exch.error());

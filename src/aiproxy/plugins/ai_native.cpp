@@ -161,7 +161,7 @@ boost::asio::awaitable<void> run_native(http::downstream& d, const ai_proxy_call
 
   // 5. Call the provider.
   const auto sent_at = clock::now();
-  auto exch = co_await services.client->send(nc.request, call.timeouts);
+  auto exch = co_await services.client->send(nc.request, call.timeouts, sent_at);
   if (!exch) {
     record.upstream_latency_ms = ms_since(sent_at);
     co_await f.fail(exch.error());

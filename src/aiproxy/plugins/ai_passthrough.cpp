@@ -446,7 +446,7 @@ boost::asio::awaitable<void> run_passthrough(http::downstream& d, const ai_proxy
 
     // 6. Call the provider.
     sent_at = clock::now();
-    exch = co_await services.client->send(up, call.timeouts);
+    exch = co_await services.client->send(up, call.timeouts, sent_at);
   }
   if (!exch) {
     record.upstream_latency_ms = ms_since(sent_at);

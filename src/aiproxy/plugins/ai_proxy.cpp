@@ -462,7 +462,7 @@ asio::awaitable<std::optional<attempt_failure>> attempt_target(
 
   // 9. Call the provider.
   const auto sent_at = clock::now();
-  auto exch = co_await services.client->send(*up, timeouts);
+  auto exch = co_await services.client->send(*up, timeouts, sent_at);
   if (!exch) {
     record.upstream_latency_ms = ms_since(sent_at);
     attempt_failure failure;

@@ -70,7 +70,7 @@ asio::awaitable<void> proxy_to_service(http::downstream& d, const config::servic
   record.upstream_uri = req.scheme + "://" + req.host + ":" + std::to_string(req.port) + req.target;
 
   const auto sent_at = clock::now();
-  auto exch = co_await services.client->send(req, timeouts);
+  auto exch = co_await services.client->send(req, timeouts, sent_at);
   if (!exch) {
     record.upstream_latency_ms =
         std::chrono::duration<double, std::milli>(clock::now() - sent_at).count();

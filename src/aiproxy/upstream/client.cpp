@@ -254,8 +254,7 @@ struct pool_state {
 
   /// The newest idle connection, or null. `always_check`: probe even a connection used within
   /// the last second (a streamed upload cannot be replayed whole if it turns out dead).
-  connection_ptr take(host_pool& hp, bool always_check = false) {
-    const auto now = steady::now();
+  connection_ptr take(host_pool& hp, steady::time_point now, bool always_check = false) {
     drop_expired(hp, now);
     while (!hp.idle.empty()) {
       auto c = std::move(hp.idle.back());
@@ -785,7 +784,7 @@ std::optional<error> client::scheme_problem(const impl& s, const providers::upst
 }
 
 asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
-    const providers::upstream_request& req, const timeouts& t) {
+    const providers::upstream_request& req, const timeouts& t, steady::time_point sent_at) {
   auto& s = *impl_;
   if (auto problem = scheme_problem(s, req)) {
     co_return *problem;
@@ -810,16 +809,18 @@ asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
   const std::string& where = hp.where;
 
   for (int attempt = 0; attempt < 2; ++attempt) {
-    connection_ptr conn = attempt == 0 ? s.pool->take(hp) : nullptr;
+    connection_ptr conn = attempt == 0 ? s.pool->take(hp, sent_at) : nullptr;
     const bool reused = conn != nullptr;
-    if (!conn) {
+    if (reused) {
+      conn->tcp().expires_at(sent_at + t.write);  // nothing waited since sent_at was read
+    } else {
       auto c = co_await s.connect(req, t.connect, where);
       if (!c)
         co_return c.error();
       conn = std::move(*c);
+      conn->tcp().expires_after(t.write);
     }
 
-    conn->tcp().expires_after(t.write);
     auto [wec, written] = co_await with_stream(
         *conn, [&](auto& stream) { return asio::async_write(stream, request_bufs, use_tuple); });
     if (wec) {
@@ -903,7 +904,7 @@ asio::awaitable<result<std::unique_ptr<exchange>>> client::send_streamed(
   static constexpr std::string_view last_chunk = "0\r\n\r\n";
 
   for (int attempt = 0; attempt < 2; ++attempt) {
-    connection_ptr conn = attempt == 0 ? s.pool->take(hp, true) : nullptr;
+    connection_ptr conn = attempt == 0 ? s.pool->take(hp, steady::now(), true) : nullptr;
     const bool reused = conn != nullptr;
     if (!conn) {
       auto c = co_await s.connect(req, t.connect, where);

@@ -69,9 +69,13 @@ class client {
 
   /// Sends `req` (reusing a pooled connection when one is idle) and reads the response head.
   /// A pooled connection that turns out dead before any response byte is replaced once.
+  /// `sent_at`: a steady_clock reading taken just before the call (a caller timing the upstream
+  /// passes its own, so that one reading serves it, the pool's idle check and a reused
+  /// connection's write deadline; a reading on a VM costs about 40 ns).
   /// Errors: 502 bad_gateway (unreachable, reset, TLS failure, invalid HTTP), 504 (timeout).
   boost::asio::awaitable<result<std::unique_ptr<exchange>>> send(
-      const providers::upstream_request& req, const timeouts& t);
+      const providers::upstream_request& req, const timeouts& t,
+      std::chrono::steady_clock::time_point sent_at = std::chrono::steady_clock::now());
 
   /// Sends `req` (its `body` unused) with the body read from `body` while it is being written:
   /// the first piece is taken before any connection is made (a source failing at once costs no

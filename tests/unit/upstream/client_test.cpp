@@ -198,6 +198,27 @@ TEST_F(client_test, idle_timeout_closes_pooled_connections) {
   EXPECT_EQ(up.connections_accepted(), 2u);
 }
 
+TEST_F(client_test, the_pool_judges_idle_age_by_the_callers_clock_reading) {
+  fake_upstream up;
+  client_options o;
+  o.idle_timeout = 60s;
+  client c(ioc, o);
+  auto at = [&](std::chrono::steady_clock::time_point sent_at) -> asio::awaitable<bool> {
+    auto ex = co_await c.send(request_to(up), t, sent_at);
+    if (!ex)
+      co_return false;
+    auto body = co_await (*ex)->read_all(100);
+    const bool answered = body && *body == "ok";
+    co_return answered;
+  };
+  const auto now = std::chrono::steady_clock::now();
+  ASSERT_TRUE(run(ioc, at(now)));
+  ASSERT_TRUE(run(ioc, at(now + 1s)));  // idle for a second as of that reading: reused
+  EXPECT_EQ(up.connections_accepted(), 1u);
+  ASSERT_TRUE(run(ioc, at(now + 2min)));  // idle past the timeout as of that reading
+  EXPECT_EQ(up.connections_accepted(), 2u);
+}
+
 TEST_F(client_test, max_idle_per_host_bounds_the_pool) {
   fake_upstream up;
   client_options o;
