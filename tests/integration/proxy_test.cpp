@@ -11,6 +11,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 
@@ -348,11 +350,20 @@ TEST(proxy, file_log_records_usage_cost_and_no_secret) {
   });
   auto dir = make_temp_dir("log");
   const std::string log_path = (dir / "requests.log").string();
+  const auto unix_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  std::int64_t sent_ms = 0;
+  std::int64_t answered_ms = 0;
   {
     gateway gw(chat_config(up, "", log_path));
     http_client client(gw.proxy_port());
+    sent_ms = unix_ms();
     ASSERT_EQ(client.request("POST", "/v1/chat/completions", json_content(), chat_body).status,
               200);
+    answered_ms = unix_ms();
     gw.proc().signal(SIGTERM);
     ASSERT_TRUE(gw.proc().wait_for(10s).has_value());
   }
@@ -362,6 +373,9 @@ TEST(proxy, file_log_records_usage_cost_and_no_secret) {
   const auto& proxy = rec.at("ai").at("proxy").as_object();
   EXPECT_EQ(proxy.at("meta").at("provider_name"), "openai");
   EXPECT_EQ(proxy.at("meta").at("request_model"), "gpt-4o");
+  // Filled only for a request that is logged, as this one is.
+  EXPECT_FALSE(proxy.at("meta").at("plugin_id").as_string().empty());
+  EXPECT_EQ(rec.at("upstream_uri").as_string(), up.base_url() + "/v1/chat/completions");
   const auto& usage = proxy.at("usage").as_object();
   EXPECT_EQ(usage.at("prompt_tokens"), 25);
   EXPECT_EQ(usage.at("completion_tokens"), 12);
@@ -369,6 +383,10 @@ TEST(proxy, file_log_records_usage_cost_and_no_secret) {
   EXPECT_NEAR(usage.at("cost").to_number<double>(), (25 * 10.0 + 12 * 20.0) / 1e6, 1e-12);
   EXPECT_TRUE(proxy.contains("payload"));
   EXPECT_EQ(rec.at("response").at("status"), 200);
+  // The wall-clock start of the request, between the client's send and its answer.
+  const auto started_ms = rec.at("started_at").to_number<std::int64_t>();
+  EXPECT_GE(started_ms, sent_ms - 1);
+  EXPECT_LE(started_ms, answered_ms);
   EXPECT_EQ(text.find("sk-upstream-secret"), std::string::npos);
   EXPECT_EQ(text.find("client-key-must-not-leak"), std::string::npos);
   std::error_code ignored;

@@ -74,6 +74,9 @@ struct request_record {
   std::string upstream_uri;   // scheme://host:port/path?query sent upstream (secrets redacted)
   std::string error_message;  // gateway-made error, if any
   bool client_aborted = false;
+  /// A log line will be written for this request. Fields only log lines show (upstream_uri,
+  /// ai.plugin_id, secret_names) are filled in only then; metrics never read them.
+  bool logged = false;
   std::optional<ai_record> ai;
   /// Header names and query parameter names whose values must never be logged.
   std::vector<std::string> secret_names;

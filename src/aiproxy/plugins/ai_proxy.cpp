@@ -449,7 +449,9 @@ asio::awaitable<std::optional<attempt_failure>> attempt_target(
   if (!up) {
     co_return refuse(up.error());
   }
-  record.upstream_uri = upstream_uri_of(*up);
+  if (record.logged) {
+    record.upstream_uri = upstream_uri_of(*up);
+  }
   if (ai.log_payloads) {
     ai.request_payload = loggable_request(up->body, conf.auth);
   }
@@ -593,10 +595,13 @@ void begin_ai_record(const config::ai_proxy_config& conf, const std::string& plu
     record.ai.emplace();
   }
   auto& ai = *record.ai;
-  ai.plugin_id = plugin_id;
   ai.provider_name = std::string(config::to_string(conf.model.provider));
   ai.log_statistics = conf.logging.log_statistics;
   ai.log_payloads = conf.logging.log_payloads;
+  if (!record.logged) {
+    return;
+  }
+  ai.plugin_id = plugin_id;
   for (const auto* name : {&conf.auth.header_name, &conf.auth.param_name}) {
     if (!name->empty()) {
       record.secret_names.push_back(*name);

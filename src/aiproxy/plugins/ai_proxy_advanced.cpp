@@ -237,7 +237,7 @@ asio::awaitable<void> run_ai_proxy_advanced(http::downstream& d, const ai_proxy_
   begin_ai_record(first, call.plugin_id, record);
   for (const auto& t : conf.targets) {
     for (const auto* name : {&t.conf.auth.header_name, &t.conf.auth.param_name}) {
-      if (!name->empty()) {
+      if (!name->empty() && record.logged) {
         record.secret_names.push_back(*name);
       }
     }

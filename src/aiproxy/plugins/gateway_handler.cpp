@@ -119,7 +119,6 @@ asio::awaitable<void> gateway_handler::handle(http::downstream& d) {
   const auto& head = d.head();
 
   observability::request_record record;
-  record.started_at = std::chrono::system_clock::now();
   record.method = head.method;
   record.uri = head.target;
   record.host = head.host;
@@ -133,6 +132,7 @@ asio::awaitable<void> gateway_handler::handle(http::downstream& d) {
   } else {
     const auto& route = cfg.routes[match->route];
     chain = &cfg.chains[match->route];
+    record.logged = !services_.access_log.empty() || !chain->loggers.empty();
     record.route_id = route.id;
     record.route_name = route.name;
     if (route.service) {
@@ -162,8 +162,8 @@ asio::awaitable<void> gateway_handler::handle(http::downstream& d) {
   record.request_headers = &head.headers;
   record.status = d.response_status();
   record.response_size = d.bytes_sent();
-  record.request_latency_ms =
-      std::chrono::duration<double, std::milli>(clock::now() - started).count();
+  const auto ended = clock::now();
+  record.request_latency_ms = std::chrono::duration<double, std::milli>(ended - started).count();
   if (record.request_size == 0) {
     record.request_size = d.bytes_received();
   }
@@ -173,6 +173,12 @@ asio::awaitable<void> gateway_handler::handle(http::downstream& d) {
     const auto& ai = *record.ai;
     services_.metrics->observe_ai(ai.provider_name, ai.request_model, ai.request_mode, ai.usage,
                                   ai.cost, static_cast<double>(ai.llm_latency_ms));
+  }
+  if (!services_.access_log.empty() || (chain != nullptr && !chain->loggers.empty())) {
+    // The wall-clock start only log lines show: read once here, not for every request.
+    record.started_at =
+        std::chrono::system_clock::now() -
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(ended - started);
   }
   if (!services_.access_log.empty()) {
     record.user_agent = head.headers.get("user-agent").value_or("");
