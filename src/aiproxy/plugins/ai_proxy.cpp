@@ -549,7 +549,7 @@ asio::awaitable<std::optional<attempt_failure>> attempt_target(
     co_return std::nullopt;
   }
   ai.usage = translated->summary.usage;
-  ai.response_model = translated->summary.response_model;
+  ai.response_model = std::move(translated->summary.response_model);
   ai.cost = cost_of(ai.usage, model_cfg.options);
 
   header_list headers = client_headers_from(ex.take_headers(), translated->body.has_value());
