@@ -119,6 +119,7 @@ asio::awaitable<void> gateway_handler::handle(http::downstream& d) {
   const auto& head = d.head();
 
   observability::request_record record;
+  record.logged = !services_.access_log.empty();  // and the route's loggers, once matched
   record.method = head.method;
   record.uri = head.target;
   record.host = head.host;
@@ -132,7 +133,7 @@ asio::awaitable<void> gateway_handler::handle(http::downstream& d) {
   } else {
     const auto& route = cfg.routes[match->route];
     chain = &cfg.chains[match->route];
-    record.logged = !services_.access_log.empty() || !chain->loggers.empty();
+    record.logged = record.logged || !chain->loggers.empty();
     record.route_id = route.id;
     record.route_name = route.name;
     if (route.service) {
@@ -174,7 +175,7 @@ asio::awaitable<void> gateway_handler::handle(http::downstream& d) {
     services_.metrics->observe_ai(ai.provider_name, ai.request_model, ai.request_mode, ai.usage,
                                   ai.cost, static_cast<double>(ai.llm_latency_ms));
   }
-  if (!services_.access_log.empty() || (chain != nullptr && !chain->loggers.empty())) {
+  if (record.logged) {
     // The wall-clock start only log lines show: read once here, not for every request.
     record.started_at =
         std::chrono::system_clock::now() -
