@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <tuple>
+#include <limits>
+#include <memory>
+#include <stdexcept>
 
 namespace aiproxy {
 
@@ -64,10 +66,73 @@ bool iequals_same_size(std::string_view a, std::string_view b) noexcept {
   }
 }
 
+header_list::header_list(const header_list& other) {
+  if (other.count_ > 0) {
+    const std::size_t text = other.bytes_ - other.text_at_;
+    reserve(other.count_, text);
+    std::memcpy(block_, other.block_, other.count_ * sizeof(slot));
+    std::memcpy(reinterpret_cast<char*>(block_) + bytes_ - text,
+                reinterpret_cast<const char*>(other.block_) + other.text_at_, text);
+    count_ = other.count_;
+    text_at_ = static_cast<std::uint32_t>(bytes_ - text);
+  }
+}
+
+header_list& header_list::operator=(const header_list& other) {
+  if (this != &other) {
+    header_list copy(other);
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+header_list& header_list::operator=(header_list&& other) noexcept {
+  if (this != &other) {
+    delete[] block_;
+    block_ = std::exchange(other.block_, nullptr);
+    bytes_ = std::exchange(other.bytes_, 0);
+    count_ = std::exchange(other.count_, 0);
+    text_at_ = std::exchange(other.text_at_, 0);
+  }
+  return *this;
+}
+
+void header_list::reserve(std::size_t n, std::size_t text) {
+  const std::size_t want = n * sizeof(slot) + text;
+  if (want > bytes_) {
+    const std::size_t used = count_ * sizeof(slot) + (bytes_ - text_at_);
+    delete[] grow(want > used ? want - used : 0);
+  }
+}
+
+header_list::slot* header_list::grow(std::size_t more) {
+  const std::size_t used = count_ * sizeof(slot) + (bytes_ - text_at_);
+  std::size_t bytes = std::max<std::size_t>({used + more, std::size_t{2} * bytes_, 512});
+  bytes = (bytes + sizeof(slot) - 1) / sizeof(slot) * sizeof(slot);
+  if (bytes > std::numeric_limits<std::uint32_t>::max()) {
+    throw std::length_error("header_list: fields over 4 GiB");
+  }
+  slot* block = new slot[bytes / sizeof(slot)];
+  const std::size_t text = bytes_ - text_at_;
+  if (count_ > 0) {
+    std::memcpy(block, block_, count_ * sizeof(slot));
+  }
+  if (text > 0) {
+    std::memcpy(reinterpret_cast<char*>(block) + bytes - text,
+                reinterpret_cast<const char*>(block_) + text_at_, text);
+  }
+  slot* old = std::exchange(block_, block);
+  bytes_ = static_cast<std::uint32_t>(bytes);
+  text_at_ = static_cast<std::uint32_t>(bytes - text);
+  return old;
+}
+
 std::optional<std::string_view> header_list::get(std::string_view name) const noexcept {
-  for (const auto& [k, v] : fields_) {
-    if (iequals(k, name)) {
-      return std::string_view(v);
+  const char* end = reinterpret_cast<const char*>(block_) + bytes_;
+  for (const slot* s = block_; s != block_ + count_; ++s) {
+    if (s->name_size == name.size() &&
+        iequals_same_size(std::string_view(end - s->name_from_end, s->name_size), name)) {
+      return std::string_view(end - s->value_from_end, s->value_size);
     }
   }
   return std::nullopt;
@@ -79,17 +144,35 @@ void header_list::set(std::string_view name, std::string_view value) {
 }
 
 void header_list::add(std::string_view name, std::string_view value) {
-  // Built in place: no temporary strings to move from and destroy.
-  fields_.emplace_back(std::piecewise_construct, std::forward_as_tuple(name),
-                       std::forward_as_tuple(value));
+  const std::size_t more = sizeof(slot) + name.size() + value.size();
+  std::unique_ptr<slot[]> old;
+  if (text_at_ < count_ * sizeof(slot) + more) {
+    old.reset(grow(more));  // `name` or `value` may point into it: freed after they are copied
+  }
+  char* base = reinterpret_cast<char*>(block_);
+  text_at_ -= static_cast<std::uint32_t>(value.size());
+  put_bytes(base + text_at_, value);
+  const std::uint32_t value_from_end = bytes_ - text_at_;
+  text_at_ -= static_cast<std::uint32_t>(name.size());
+  put_bytes(base + text_at_, name);
+  block_[count_++] = slot{bytes_ - text_at_, static_cast<std::uint32_t>(name.size()),
+                          value_from_end, static_cast<std::uint32_t>(value.size())};
 }
 
 void header_list::erase(std::string_view name) {
-  const auto named = [&](const field& f) { return iequals(f.first, name); };
-  const auto first = std::find_if(fields_.begin(), fields_.end(), named);
-  if (first != fields_.end()) {  // the usual answer is "none": nothing to shift
-    fields_.erase(std::remove_if(first, fields_.end(), named), fields_.end());
+  erase_if([&](const field& f) { return iequals(f.first, name); });
+}
+
+bool operator==(const header_list::field_view& a, const header_list::field_view& b) noexcept {
+  if (a.size() != b.size()) {
+    return false;
   }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace aiproxy

@@ -546,7 +546,7 @@ result<native_call> map_native_request(const native_client_request& req,
     std::vector<std::string> amz;
     for (const auto& [name, value] : out.headers.fields()) {
       if (name.size() >= 6 && iequals(std::string_view(name).substr(0, 6), "x-amz-")) {
-        amz.push_back(name);
+        amz.emplace_back(name);
       }
     }
     for (const auto& name : amz) {

@@ -620,10 +620,12 @@ result<std::string> build_request_head(const providers::upstream_request& req,
     // a line break in the value is.
     const bool token = valid_token(name);
     if ((!token && has_control_chars(name)) || has_control_chars(value)) {
-      return error::internal("upstream request header '" + name + "' holds a line break");
+      return error::internal("upstream request header '" + std::string(name) +
+                             "' holds a line break");
     }
     if (!token) {
-      return error::internal("upstream request header '" + name + "' is not a valid name");
+      return error::internal("upstream request header '" + std::string(name) +
+                             "' is not a valid name");
     }
     if (!not_copied_names.contains(name)) {
       size += name.size() + separator.size() + trim(value).size() + crlf.size();

@@ -7,12 +7,21 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace aiproxy {
 namespace {
 
-std::vector<header_list::field> fields_of(const header_list& h) {
-  return h.fields();
+using owned_field = std::pair<std::string, std::string>;
+
+/// The fields as owned strings, so a comparison outlives the list it was taken from.
+std::vector<owned_field> fields_of(const header_list& h) {
+  std::vector<owned_field> out;
+  for (const auto& [name, value] : h.fields()) {
+    out.emplace_back(name, value);
+  }
+  return out;
 }
 
 TEST(headers, iequals_is_ascii_case_insensitive) {
@@ -73,7 +82,7 @@ TEST(headers, add_keeps_order_and_duplicates) {
   h.add("b", "a value longer than fifteen bytes");
   h.add("a", "2");
   ASSERT_EQ(h.size(), 3u);
-  EXPECT_EQ(fields_of(h)[1], header_list::field("b", "a value longer than fifteen bytes"));
+  EXPECT_EQ(fields_of(h)[1], owned_field("b", "a value longer than fifteen bytes"));
   EXPECT_EQ(h.get("a"), "1");  // the first of its name
   EXPECT_EQ(h.get("B"), "a value longer than fifteen bytes");
   EXPECT_FALSE(h.get("c"));
@@ -85,7 +94,7 @@ TEST(headers, set_replaces_every_field_of_the_name_at_the_end) {
   h.add("B", "2");
   h.add("a", "3");
   h.set("a", "4");
-  std::vector<header_list::field> want = {{"B", "2"}, {"a", "4"}};
+  std::vector<owned_field> want = {{"B", "2"}, {"a", "4"}};
   EXPECT_EQ(fields_of(h), want);
   h.set("C", "5");  // a new name is appended
   want.emplace_back("C", "5");
@@ -100,11 +109,92 @@ TEST(headers, erase_removes_every_field_of_the_name_keeping_the_others_in_order)
   h.erase("nothing");
   EXPECT_EQ(h.size(), 6u);
   h.erase("a");
-  std::vector<header_list::field> want = {{"x", "x"}, {"y", "y"}, {"z", "z"}};
+  std::vector<owned_field> want = {{"x", "x"}, {"y", "y"}, {"z", "z"}};
   EXPECT_EQ(fields_of(h), want);
   h.erase("Z");
   want.pop_back();
   EXPECT_EQ(fields_of(h), want);
+}
+
+TEST(headers, fields_survive_the_block_growing_many_times) {
+  header_list h;
+  std::vector<owned_field> want;
+  for (int i = 0; i < 300; ++i) {  // far past the first block's 512 bytes
+    want.emplace_back("x-field-" + std::to_string(i),
+                      std::string(static_cast<std::size_t>(i % 40), 'v'));
+    h.add(want.back().first, want.back().second);
+  }
+  EXPECT_EQ(fields_of(h), want);
+  EXPECT_EQ(h.get("X-FIELD-299"), want.back().second);
+  EXPECT_EQ(h.get("x-field-0"), "");  // an empty value is a value
+}
+
+TEST(headers, add_may_copy_from_a_field_of_the_same_list_even_when_the_block_grows) {
+  header_list h;
+  h.add("origin", std::string(200, 'o'));
+  // Seven fields of 222 bytes outgrow the first 512-byte block twice; each copy's source view
+  // points into the block being replaced.
+  for (int i = 0; i < 6; ++i) {
+    const auto [name, value] = h.at(0);
+    h.add(name, value);
+  }
+  h.set("last", h.get("origin").value_or("missing"));
+  ASSERT_EQ(h.size(), 8u);  // the original, six copies and "last"
+  for (std::size_t i = 0; i + 1 < h.size(); ++i) {
+    EXPECT_EQ(h.at(i), header_list::field("origin", std::string(200, 'o')));
+  }
+  EXPECT_EQ(h.get("last"), std::string(200, 'o'));
+}
+
+TEST(headers, copies_and_moves_keep_the_fields_and_leave_the_source_as_promised) {
+  header_list h;
+  for (const char* n : {"a", "b", "c", "d"}) {
+    h.add(n, std::string(n) + "-value");
+  }
+  h.erase("b");  // its bytes stay in the block: the copy must still read the others right
+  const std::vector<owned_field> want = {{"a", "a-value"}, {"c", "c-value"}, {"d", "d-value"}};
+
+  header_list copy(h);
+  EXPECT_EQ(fields_of(copy), want);
+  EXPECT_EQ(fields_of(h), want);
+  EXPECT_TRUE(copy.fields() == h.fields());
+  copy.add("e", "e");  // the copy has its own block
+  EXPECT_EQ(h.size(), 3u);
+  EXPECT_FALSE(copy.fields() == h.fields());
+
+  header_list assigned;
+  assigned.add("old", "gone");
+  assigned = copy;
+  EXPECT_EQ(fields_of(assigned), fields_of(copy));
+
+  header_list moved(std::move(copy));
+  EXPECT_EQ(moved.size(), 4u);
+  EXPECT_TRUE(copy.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty
+  copy.add("reused", "yes");  // and usable
+  EXPECT_EQ(copy.get("reused"), "yes");
+
+  moved = std::move(assigned);
+  std::vector<owned_field> with_e = want;
+  with_e.emplace_back("e", "e");
+  EXPECT_EQ(fields_of(moved), with_e);
+
+  const header_list empty;
+  header_list from_empty(empty);
+  EXPECT_TRUE(from_empty.empty());
+  from_empty.add("x", "1");
+  EXPECT_EQ(from_empty.get("x"), "1");
+}
+
+TEST(headers, reserve_makes_room_without_changing_the_fields) {
+  header_list h;
+  h.add("a", "1");
+  h.reserve(40, 4000);
+  EXPECT_EQ(fields_of(h), (std::vector<owned_field>{{"a", "1"}}));
+  for (int i = 0; i < 40; ++i) {
+    h.add("n", std::string(90, 'z'));
+  }
+  EXPECT_EQ(h.size(), 41u);
+  EXPECT_EQ(h.get("A"), "1");
 }
 
 TEST(headers, header_name_set_finds_members_in_any_case_and_nothing_else) {

@@ -209,7 +209,9 @@ outcome run(std::string_view input, const std::vector<std::size_t>& cuts, const 
   if constexpr (requires { p.field_vector(); }) {
     r.fields = p.field_vector();
   } else {
-    r.fields = p.fields().fields();
+    for (const auto& [name, value] : p.fields().fields()) {
+      r.fields.emplace_back(name, value);
+    }
   }
   if (r.header_done) {
     r.keep_alive = p.keep_alive();

@@ -119,7 +119,7 @@ const char* framing_name(stream::framing f) {
 boost::json::value upstream_json(const upstream_request& u) {
   boost::json::object headers;
   for (const auto& [name, value] : u.headers.fields()) {
-    headers[lower(name)] = value;
+    headers[lower(std::string(name))] = value;
   }
   boost::json::object o;
   o["method"] = u.method;
