@@ -5,6 +5,14 @@ add_library(aiproxy_warnings INTERFACE)
 target_compile_options(aiproxy_warnings INTERFACE -Wall -Wextra -Werror -Wno-unused-parameter
                        -Wno-mismatched-new-delete)
 
+# The product's own code is built at -O3 in optimized builds (tests stay at the build type's level):
+# callgrind counts about 3% fewer instructions a proxied chat request than at -O2. GCC 12 at -O3
+# reports false -Wrestrict overlaps inside std::string concatenation (GCC bug 105651), so that
+# one warning is off where -O3 is on.
+add_library(aiproxy_optimize INTERFACE)
+target_compile_options(aiproxy_optimize INTERFACE
+                       "$<$<CONFIG:Release,RelWithDebInfo>:-O3;-Wno-restrict>")
+
 if(AIPROXY_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
@@ -23,7 +31,7 @@ function(aiproxy_library concern)
   endif()
   add_library(aiproxy_${concern} STATIC ${sources})
   target_include_directories(aiproxy_${concern} PUBLIC ${PROJECT_SOURCE_DIR}/src)
-  target_link_libraries(aiproxy_${concern} PUBLIC ${ARG_DEPS} PRIVATE aiproxy_warnings)
+  target_link_libraries(aiproxy_${concern} PUBLIC ${ARG_DEPS} PRIVATE aiproxy_warnings aiproxy_optimize)
 endfunction()
 
 # aiproxy_unit_test(<concern> DEPS <targets...>)
