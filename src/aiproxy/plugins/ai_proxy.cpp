@@ -458,8 +458,10 @@ asio::awaitable<std::optional<attempt_failure>> attempt_target(
 
   // 8. Cloud identities: a fetched bearer token (Vertex AI, Azure Entra ID), then SigV4 over
   // the final request (Bedrock).
-  if (auto id = co_await apply_cloud_identity(*up, conf, services, timeouts); !id) {
-    co_return refuse(id.error());
+  if (needs_cloud_identity(*up, conf, services)) {
+    if (auto id = co_await apply_cloud_identity(*up, conf, services, timeouts); !id) {
+      co_return refuse(id.error());
+    }
   }
 
   // 9. Call the provider.

@@ -144,8 +144,10 @@ asio::awaitable<result<std::vector<float>>> embed_text(const config::ai_proxy_co
     if (!up) {
       co_return up.error();
     }
-    if (auto id = co_await apply_cloud_identity(*up, econf, services, timeouts); !id) {
-      co_return id.error();
+    if (needs_cloud_identity(*up, econf, services)) {
+      if (auto id = co_await apply_cloud_identity(*up, econf, services, timeouts); !id) {
+        co_return id.error();
+      }
     }
     auto exch = co_await services.client->send(*up, timeouts);
     if (!exch) {

@@ -155,6 +155,13 @@ void add_stream_headers(header_list& h) {
   h.set("Cache-Control", "no-cache");
 }
 
+bool needs_cloud_identity(const providers::upstream_request& up,
+                          const config::ai_proxy_config& conf,
+                          const worker_services& services) noexcept {
+  return (upstream::needs_cloud_token(conf) && services.identity != nullptr) ||
+         up.aws_sigv4.has_value();
+}
+
 asio::awaitable<result<void>> apply_cloud_identity(providers::upstream_request& up,
                                                    const config::ai_proxy_config& conf,
                                                    worker_services& services,

@@ -79,6 +79,11 @@ void add_stream_headers(header_list& h);
 
 /// The cloud identity step, after translation and before sending: a bearer token fetched for
 /// Vertex AI or Azure Entra ID, then AWS SigV4 over the final request when it asks for it.
+/// needs_cloud_identity() tells whether it has anything to do, so that a hot path can skip the
+/// coroutine (a frame allocated and resumed) for a request with neither.
+bool needs_cloud_identity(const providers::upstream_request& up,
+                          const config::ai_proxy_config& conf,
+                          const worker_services& services) noexcept;
 boost::asio::awaitable<result<void>> apply_cloud_identity(providers::upstream_request& up,
                                                           const config::ai_proxy_config& conf,
                                                           worker_services& services,
