@@ -11,6 +11,7 @@
 #include "aiproxy/net/timed_stream.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -40,7 +41,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace bws = boost::beast::websocket;
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+constexpr auto nothrow = asio::as_tuple(asio::deferred);
 
 session_tracker::handle session_tracker::add(std::function<void()> close) {
   entries_.push_back(entry{std::move(close), true, {}});
@@ -362,8 +363,13 @@ class session_downstream final : public downstream {
       co_return std::string_view(parser_.body());
     }
     const std::uint64_t cap = body_cap(limit);
-    if (auto started = co_await start_body(cap); !started) {
-      co_return started.error();
+    if (auto checked = check_body_length(cap); !checked) {
+      co_return checked.error();
+    }
+    if (expects_continue()) {
+      if (auto sent = co_await send_continue(); !sent) {
+        co_return sent.error();
+      }
     }
     if (!parser_.is_done()) {
       parser_.body_limit(cap);
@@ -386,8 +392,13 @@ class session_downstream final : public downstream {
     }
     const std::uint64_t cap = body_cap(limit);
     if (!body_started_) {
-      if (auto started = co_await start_body(cap); !started) {
-        co_return started.error();
+      if (auto checked = check_body_length(cap); !checked) {
+        co_return checked.error();
+      }
+      if (expects_continue()) {
+        if (auto sent = co_await send_continue(); !sent) {
+          co_return sent.error();
+        }
       }
       parser_.body_limit(cap);
       body_started_ = true;
@@ -608,21 +619,31 @@ class session_downstream final : public downstream {
 
   /// Before the first body byte is read: a declared length over the cap is refused without
   /// reading, and a client waiting for `100 Continue` gets it.
-  asio::awaitable<result<void>> start_body(std::uint64_t cap) {
+  // Before a body is read: its announced length against the cap, then, for a client that waits
+  // for it, the interim 100 Continue. Only the write is a coroutine, so the usual request (its
+  // body already here, or no Expect) costs no coroutine frame for these steps.
+  result<void> check_body_length(std::uint64_t cap) {
     if (auto len = parser_.content_length(); len && *len > cap) {
-      co_return too_large(cap);
+      return too_large(cap);
     }
+    return {};
+  }
+
+  bool expects_continue() const noexcept {
     if (parser_.is_done()) {
-      co_return result<void>{};
+      return false;
     }
-    if (auto expect = head_.headers.get("expect"); expect && iequals(*expect, "100-continue")) {
-      static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-      stream_.expires_after(options_.write_timeout);
-      auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(cont), nothrow);
-      if (ec) {
-        keep_alive_ = false;
-        co_return error::bad_request("client connection failed while reading the body");
-      }
+    auto expect = head_.headers.get("expect");
+    return expect && iequals(*expect, "100-continue");
+  }
+
+  asio::awaitable<result<void>> send_continue() {
+    static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+    stream_.expires_after(options_.write_timeout);
+    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(cont), nothrow);
+    if (ec) {
+      keep_alive_ = false;
+      co_return error::bad_request("client connection failed while reading the body");
     }
     co_return result<void>{};
   }
