@@ -10,6 +10,7 @@
 #include <boost/asio/append.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -30,6 +31,21 @@ enum class read_until {
 };
 
 namespace detail {
+
+/// The completion token read_http co_awaits a read of `Stream` with, giving an (error, size)
+/// tuple: a deferred operation, which an awaitable coroutine co_awaits directly, where the stream
+/// takes one (no coroutine frame per read), else use_awaitable (Beast's ssl_stream in Boost 1.81
+/// takes no deferred token).
+template <class Stream>
+constexpr auto tuple_token() {
+  if constexpr (requires(Stream & s, boost::asio::mutable_buffer b) {
+                  s.async_read_some(b, boost::asio::as_tuple(boost::asio::deferred));
+                }) {
+    return boost::asio::as_tuple(boost::asio::deferred);
+  } else {
+    return boost::asio::as_tuple(boost::asio::use_awaitable);
+  }
+}
 
 /// Puts what `buffer` holds into `parser` until it needs more bytes (ec cleared, true), or stops
 /// (false: error, or progress made). Adds the bytes consumed to `consumed`.
@@ -76,7 +92,7 @@ template <class Stream, class Parser>
 boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>> read_http(
     Stream& stream, boost::beast::flat_buffer& buffer, Parser& parser, read_until until) {
   namespace http = boost::beast::http;
-  constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
+  constexpr auto nothrow = detail::tuple_token<Stream>();
   auto satisfied = [&] {
     return until == read_until::header ? parser.is_header_done() : parser.is_done();
   };

@@ -13,6 +13,7 @@
 #include "aiproxy/stream/gzip_inflater.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -55,6 +56,10 @@ using steady = std::chrono::steady_clock;
 using boost::system::error_code;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+// For a plain connection's hot path: a deferred operation is co_awaited directly, without the
+// coroutine frame use_awaitable wraps each operation in. Beast's ssl_stream (Boost 1.81) takes no
+// deferred token, so a TLS connection keeps use_tuple.
+constexpr auto direct_tuple = asio::as_tuple(asio::deferred);
 using namespace std::string_view_literals;  // "..."sv appends without a strlen
 constexpr std::size_t read_chunk_bytes = 16 * 1024;
 
@@ -823,8 +828,9 @@ asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
       conn->tcp().expires_after(t.write);
     }
 
-    auto [wec, written] = co_await with_stream(
-        *conn, [&](auto& stream) { return asio::async_write(stream, request_bufs, use_tuple); });
+    auto [wec, written] =
+        conn->tls ? co_await asio::async_write(*conn->tls, request_bufs, use_tuple)
+                  : co_await asio::async_write(*conn->plain, request_bufs, direct_tuple);
     if (wec) {
       conn->close();
       if (reused && !is_timeout(wec))
