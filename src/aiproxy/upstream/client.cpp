@@ -1119,7 +1119,45 @@ asio::awaitable<result<bool>> exchange::read_some(std::string& out) {
     return {};
   };
 
-  // 1. Wait until some body bytes arrive (or the body ends).
+  // Parses what the connection already holds, without waiting for the network: a burst of small
+  // upstream chunks becomes one piece for the caller (one client write, not one per chunk), and a
+  // body that came whole with its head is taken without a read (nor a coroutine frame for one).
+  auto parse_held = [&]() -> std::optional<error> {
+    while (!p.is_done() && x.conn->buffer.size() != 0 && out.size() - start < read_chunk_bytes) {
+      std::size_t base = 0;
+      char* const into = target(base);  // sets `direct` and `room`
+      p.lend_body_buffer(into, direct ? room : read_chunk_bytes);
+      error_code ec;
+      const std::size_t used = p.put(x.conn->buffer.data(), ec);
+      x.conn->buffer.consume(used);
+      const std::size_t got = (direct ? room : read_chunk_bytes) - p.body_room();
+      p.take_back_body_buffer();
+      if (ec == http::error::need_buffer)
+        ec = {};
+      if (ec == http::error::need_more) {
+        ec = {};
+        if (auto r = collect(base, got); !r)
+          return r.error();
+        break;  // the rest needs bytes that have not arrived yet
+      }
+      if (ec) {
+        keep(base, got);
+        return x.fail(ec);
+      }
+      if (auto r = collect(base, got); !r)
+        return r.error();
+      if (used == 0 && got == 0)
+        break;
+    }
+    return std::nullopt;
+  };
+
+  // 1. What is already here.
+  if (auto e = parse_held()) {
+    co_return *e;
+  }
+
+  // 2. If that was nothing, wait until some body bytes arrive (or the body ends).
   while (out.size() == start && !p.is_done()) {
     std::size_t base = 0;
     char* const into = target(base);  // sets `direct` and `room`
@@ -1143,33 +1181,9 @@ asio::awaitable<result<bool>> exchange::read_some(std::string& out) {
       co_return r.error();
   }
 
-  // 2. Then parse whatever else is already buffered, without waiting for the network: a burst of
-  // small upstream chunks becomes one piece for the caller (one client write, not one per chunk).
-  while (!p.is_done() && x.conn->buffer.size() != 0 && out.size() - start < read_chunk_bytes) {
-    std::size_t base = 0;
-    char* const into = target(base);  // sets `direct` and `room`
-    p.lend_body_buffer(into, direct ? room : read_chunk_bytes);
-    error_code ec;
-    const std::size_t used = p.put(x.conn->buffer.data(), ec);
-    x.conn->buffer.consume(used);
-    const std::size_t got = (direct ? room : read_chunk_bytes) - p.body_room();
-    p.take_back_body_buffer();
-    if (ec == http::error::need_buffer)
-      ec = {};
-    if (ec == http::error::need_more) {
-      ec = {};
-      if (auto r = collect(base, got); !r)
-        co_return r.error();
-      break;  // the rest needs bytes that have not arrived yet
-    }
-    if (ec) {
-      keep(base, got);
-      co_return x.fail(ec);
-    }
-    if (auto r = collect(base, got); !r)
-      co_return r.error();
-    if (used == 0 && got == 0)
-      break;
+  // 3. Then whatever else arrived with them.
+  if (auto e = parse_held()) {
+    co_return *e;
   }
 
   if (p.is_done() && x.inflater && x.fed_inflater && !x.inflater->finished()) {
@@ -1193,6 +1207,11 @@ asio::awaitable<result<std::string>> exchange::read_all(std::size_t max_bytes) {
     body.reserve(static_cast<std::size_t>(*cl) + read_chunk_bytes);
   }
   for (;;) {
+    // A body that has ended (the usual second round) needs no call: read_some would answer
+    // "nothing more" at once, but only after a coroutine frame. A compressed one goes on, so
+    // that read_some checks the inflater finished.
+    if (x.parser->is_done() && !x.inflater && !x.failed)
+      break;
     auto more = co_await read_some(body);
     if (!more)
       co_return more.error();
