@@ -828,9 +828,13 @@ asio::awaitable<result<std::unique_ptr<exchange>>> client::send(
       conn->tcp().expires_after(t.write);
     }
 
-    auto [wec, written] =
-        conn->tls ? co_await asio::async_write(*conn->tls, request_bufs, use_tuple)
-                  : co_await asio::async_write(*conn->plain, request_bufs, direct_tuple);
+    // Two statements, not a conditional expression: GCC 12 mishandles co_await inside ?:.
+    error_code wec;
+    if (conn->tls) {
+      wec = std::get<0>(co_await asio::async_write(*conn->tls, request_bufs, use_tuple));
+    } else {
+      wec = std::get<0>(co_await asio::async_write(*conn->plain, request_bufs, direct_tuple));
+    }
     if (wec) {
       conn->close();
       if (reused && !is_timeout(wec))
