@@ -39,6 +39,13 @@ class downstream {
   /// response. Answers `Expect: 100-continue` when it starts reading.
   virtual boost::asio::awaitable<result<std::string_view>> read_body(std::uint64_t limit) = 0;
 
+  /// read_body(limit) when it can answer without waiting (the body arrived with the head, or an
+  /// error), so a caller can take it without a coroutine; nothing when it would have to read or
+  /// write (then read_body() is the way).
+  virtual std::optional<result<std::string_view>> held_body(std::uint64_t limit) {
+    return std::nullopt;
+  }
+
   /// Reads the request body piece by piece as it arrives, so an upload can be relayed without
   /// being held whole: each call returns the next piece (valid until the next call), and an
   /// empty view once the body has ended. Past `limit` bytes in all (0 = the session's hard cap

@@ -358,6 +358,41 @@ class session_downstream final : public downstream {
 
   const request_head& head() const noexcept override { return head_; }
 
+  std::optional<result<std::string_view>> held_body(std::uint64_t limit) override {
+    if (body_read_) {
+      return std::string_view(parser_.body());
+    }
+    const std::uint64_t cap = body_cap(limit);
+    if (auto checked = check_body_length(cap); !checked) {
+      return checked.error();
+    }
+    if (expects_continue()) {
+      return std::nullopt;  // read_body answers 100 Continue first
+    }
+    if (!parser_.is_done()) {
+      // The body bytes that came with the head are still in the buffer: parse them here.
+      parser_.body_limit(cap);
+      boost::system::error_code ec;
+      std::size_t consumed = 0;
+      while (!parser_.is_done() && buffer_.size() != 0) {
+        const std::size_t before = consumed;
+        if (net::detail::parse_buffered(buffer_, parser_, ec, consumed) || ec ||
+            consumed == before) {
+          break;  // needs bytes that have not arrived, or failed, or stalled
+        }
+      }
+      received_ += consumed;
+      if (ec) {
+        return body_failure(ec, cap);
+      }
+      if (!parser_.is_done()) {
+        return std::nullopt;  // the rest is on its way: read_body reads it
+      }
+    }
+    body_read_ = true;
+    return std::string_view(parser_.body());
+  }
+
   asio::awaitable<result<std::string_view>> read_body(std::uint64_t limit) override {
     if (body_read_) {
       co_return std::string_view(parser_.body());

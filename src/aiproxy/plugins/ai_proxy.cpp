@@ -317,6 +317,58 @@ std::uint32_t attempt_failure::criterion() const {
   return 0;
 }
 
+namespace {
+
+/// Steps 2 to 4 of prepare_request, on a body already read.
+result<prepared_request> prepare_body(std::string_view body, const config::ai_proxy_config& conf,
+                                      observability::request_record& record) {
+  // 2. Check it: from an index of the body when the request can go upstream as it came (no
+  // tree), else from a parse into the request's arena.
+  prepared_request p;
+  p.body = body;
+  if (indexable(conf)) {
+    p.index = json::index_top_level(body, providers::request_probes(), max_body_depth);
+    if (!p.index) {
+      return error::bad_request("request body doesn't contain valid prompts");
+    }
+    if (auto info = providers::validate_indexed_request(conf.route_type, *p.index)) {
+      if (!*info) {
+        return info->error();
+      }
+      p.info = std::move(**info);
+    } else {
+      p.index.reset();  // the index cannot tell: parse
+    }
+  }
+  if (!p.index) {
+    if (!parse_body(p)) {
+      return error::bad_request("request body doesn't contain valid prompts");
+    }
+    // 3. Route type checks (Kong's messages).
+    auto info = providers::validate_request(conf.route_type, *p.parsed);
+    if (!info) {
+      return info.error();
+    }
+    p.info = std::move(*info);
+  }
+
+  // 4. Streaming policy.
+  p.stream = conf.route_type != config::route_type::llm_v1_embeddings && p.info.stream;
+  if (p.stream && conf.response_streaming == config::streaming_policy::deny) {
+    return error::bad_request("response streaming is not enabled for this LLM");
+  }
+  if (conf.response_streaming == config::streaming_policy::always &&
+      conf.route_type != config::route_type::llm_v1_embeddings) {
+    p.stream = true;
+  }
+  if (record.ai) {
+    record.ai->request_mode = p.stream ? "stream" : "oneshot";
+  }
+  return p;
+}
+
+}  // namespace
+
 asio::awaitable<result<prepared_request>> prepare_request(http::downstream& d,
                                                           const config::ai_proxy_config& conf,
                                                           observability::request_record& record) {
@@ -326,50 +378,21 @@ asio::awaitable<result<prepared_request>> prepare_request(http::downstream& d,
     co_return body.error();
   }
   record.request_size = d.bytes_received();
+  co_return prepare_body(*body, conf, record);
+}
 
-  // 2. Check it: from an index of the body when the request can go upstream as it came (no
-  // tree), else from a parse into the request's arena.
-  prepared_request p;
-  p.body = *body;
-  if (indexable(conf)) {
-    p.index = json::index_top_level(*body, providers::request_probes(), max_body_depth);
-    if (!p.index) {
-      co_return error::bad_request("request body doesn't contain valid prompts");
-    }
-    if (auto info = providers::validate_indexed_request(conf.route_type, *p.index)) {
-      if (!*info) {
-        co_return info->error();
-      }
-      p.info = std::move(**info);
-    } else {
-      p.index.reset();  // the index cannot tell: parse
-    }
+std::optional<result<prepared_request>> prepare_held_request(
+    http::downstream& d, const config::ai_proxy_config& conf,
+    observability::request_record& record) {
+  auto body = d.held_body(static_cast<std::uint64_t>(conf.max_request_body_size));
+  if (!body) {
+    return std::nullopt;
   }
-  if (!p.index) {
-    if (!parse_body(p)) {
-      co_return error::bad_request("request body doesn't contain valid prompts");
-    }
-    // 3. Route type checks (Kong's messages).
-    auto info = providers::validate_request(conf.route_type, *p.parsed);
-    if (!info) {
-      co_return info.error();
-    }
-    p.info = std::move(*info);
+  if (!*body) {
+    return body->error();
   }
-
-  // 4. Streaming policy.
-  p.stream = conf.route_type != config::route_type::llm_v1_embeddings && p.info.stream;
-  if (p.stream && conf.response_streaming == config::streaming_policy::deny) {
-    co_return error::bad_request("response streaming is not enabled for this LLM");
-  }
-  if (conf.response_streaming == config::streaming_policy::always &&
-      conf.route_type != config::route_type::llm_v1_embeddings) {
-    p.stream = true;
-  }
-  if (record.ai) {
-    record.ai->request_mode = p.stream ? "stream" : "oneshot";
-  }
-  co_return p;
+  record.request_size = d.bytes_received();
+  return prepare_body(**body, conf, record);
 }
 
 asio::awaitable<std::optional<attempt_failure>> attempt_target(
@@ -631,7 +654,11 @@ asio::awaitable<void> run_ai_proxy(http::downstream& d, const ai_proxy_call& cal
     co_return;
   }
 
-  auto prepared = co_await prepare_request(d, conf, record);
+  auto held = prepare_held_request(d, conf, record);
+  if (!held) {
+    held.emplace(co_await prepare_request(d, conf, record));
+  }
+  auto& prepared = *held;
   if (!prepared) {
     record.error_message = prepared.error().message;
     co_await http::send_error(d, prepared.error());

@@ -82,6 +82,12 @@ boost::asio::awaitable<result<prepared_request>> prepare_request(
     http::downstream& d, const config::ai_proxy_config& conf,
     observability::request_record& record);
 
+/// The same when the body has already arrived whole (downstream::held_body), without a
+/// coroutine; nullopt when it has not, and then prepare_request() is the way.
+std::optional<result<prepared_request>> prepare_held_request(http::downstream& d,
+                                                             const config::ai_proxy_config& conf,
+                                                             observability::request_record& record);
+
 /// One target: templates, model, translation, identity, the upstream call, and the answer to the
 /// client. nullopt: the client got an answer (or went away). A failure: nothing was sent.
 boost::asio::awaitable<std::optional<attempt_failure>> attempt_target(

@@ -291,7 +291,11 @@ asio::awaitable<void> run_ai_proxy_advanced(http::downstream& d, const ai_proxy_
     co_return;
   }
 
-  auto prepared = co_await prepare_request(d, first, record);
+  auto held = prepare_held_request(d, first, record);
+  if (!held) {
+    held.emplace(co_await prepare_request(d, first, record));
+  }
+  auto& prepared = *held;
   if (!prepared) {
     record.error_message = prepared.error().message;
     co_await http::send_error(d, prepared.error());

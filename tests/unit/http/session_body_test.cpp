@@ -1,5 +1,5 @@
-// read_body_part() and declared_body_length() on the HTTP/1.1 session, seen from a raw client
-// socket: pieces reach the handler as they arrive (before the client sent the rest), with
+// read_body_part(), held_body() and declared_body_length() on the HTTP/1.1 session, seen from a raw
+// client socket: pieces reach the handler as they arrive (before the client sent the rest), with
 // Content-Length and chunked framing, a declared or actual body over the limit is a 413, and a
 // client waiting for `100 Continue` gets it. Touches only its own sockets and io thread.
 
@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -146,6 +147,78 @@ TEST_F(session_body_test, expect_continue_is_answered_on_the_first_read) {
   EXPECT_EQ(c.read_to_eof(),
             "HTTP/1.1 200 OK\r\nX-Declared: 2\r\nConnection: close\r\n"
             "Transfer-Encoding: chunked\r\n\r\n4\r\n[ok]\r\n3\r\nend\r\n0\r\n\r\n");
+}
+
+/// Answers with the whole body, taken through held_body() when the session holds it
+/// (X-Held: yes) and through read_body() when not (X-Held: no); an error from either is sent.
+class held_body_handler final : public request_handler {
+ public:
+  asio::awaitable<void> handle(downstream& d) override {
+    const auto limit_field = d.head().headers.get("x-limit");
+    const std::uint64_t limit = limit_field ? std::stoull(std::string(*limit_field)) : 0;
+    header_list h;
+    auto held = d.held_body(limit);
+    h.add("X-Held", held ? "yes" : "no");
+    if (!held) {
+      held.emplace(co_await d.read_body(limit));
+    }
+    if (!*held) {
+      co_await send_error(d, held->error());
+      co_return;
+    }
+    (void)co_await d.respond(200, h, std::string(**held));
+  }
+};
+
+class held_body_test : public ::testing::Test {
+ protected:
+  test::session_server<held_body_handler> server;
+};
+
+TEST_F(held_body_test, a_body_that_came_with_its_head_is_held) {
+  raw_conn c(server.port());
+  c.send("POST /u HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nConnection: close\r\n\r\nxyz");
+  const std::string answer = c.read_to_eof();
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 200 OK\r\n")) << answer;
+  EXPECT_NE(answer.find("X-Held: yes\r\n"), std::string::npos) << answer;
+  EXPECT_TRUE(answer.ends_with("\r\n\r\nxyz")) << answer;
+}
+
+TEST_F(held_body_test, a_chunked_body_that_came_whole_is_held) {
+  raw_conn c(server.port());
+  c.send(
+      "POST /u HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+      "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+  const std::string answer = c.read_to_eof();
+  EXPECT_NE(answer.find("X-Held: yes\r\n"), std::string::npos) << answer;
+  EXPECT_TRUE(answer.ends_with("\r\n\r\nabcde")) << answer;
+}
+
+TEST_F(held_body_test, a_body_still_on_its_way_is_read_after_what_came_with_the_head) {
+  raw_conn c(server.port());
+  c.send("POST /u HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\nConnection: close\r\n\r\nhello");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the handler has asked by now
+  c.send("world");
+  const std::string answer = c.read_to_eof();
+  EXPECT_NE(answer.find("X-Held: no\r\n"), std::string::npos) << answer;
+  EXPECT_TRUE(answer.ends_with("\r\n\r\nhelloworld")) << answer;
+}
+
+TEST_F(held_body_test, a_declared_length_over_the_limit_is_refused_at_once) {
+  raw_conn c(server.port());
+  c.send("POST /u HTTP/1.1\r\nHost: t\r\nX-Limit: 4\r\nContent-Length: 5\r\n\r\nabcde");
+  const std::string answer = c.read_to_eof();
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 413 Payload Too Large\r\n")) << answer;
+  EXPECT_NE(answer.find("larger than the limit of 4 bytes"), std::string::npos) << answer;
+}
+
+TEST_F(held_body_test, a_chunked_body_over_the_limit_is_refused_from_what_is_held) {
+  raw_conn c(server.port());
+  c.send(
+      "POST /u HTTP/1.1\r\nHost: t\r\nX-Limit: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n");
+  const std::string answer = c.read_to_eof();
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 413 Payload Too Large\r\n")) << answer;
 }
 
 }  // namespace
