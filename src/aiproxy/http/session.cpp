@@ -394,13 +394,11 @@ class session_downstream final : public downstream {
   }
 
   asio::awaitable<result<std::string_view>> read_body(std::uint64_t limit) override {
-    if (body_read_) {
-      co_return std::string_view(parser_.body());
+    // What needs no waiting (the body held, or the length check's error) is held_body's answer.
+    if (auto held = held_body(limit)) {
+      co_return *held;
     }
     const std::uint64_t cap = body_cap(limit);
-    if (auto checked = check_body_length(cap); !checked) {
-      co_return checked.error();
-    }
     if (expects_continue()) {
       if (auto sent = co_await send_continue(); !sent) {
         co_return sent.error();
