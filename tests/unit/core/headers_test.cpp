@@ -3,6 +3,8 @@
 
 #include "aiproxy/core/headers.hpp"
 
+#include "testlib/header_fields.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -13,15 +15,10 @@
 namespace aiproxy {
 namespace {
 
-using owned_field = std::pair<std::string, std::string>;
+using testlib::owned_field;
 
-/// The fields as owned strings, so a comparison outlives the list it was taken from.
 std::vector<owned_field> fields_of(const header_list& h) {
-  std::vector<owned_field> out;
-  for (const auto& [name, value] : h.fields()) {
-    out.emplace_back(name, value);
-  }
-  return out;
+  return testlib::owned_fields(h);
 }
 
 TEST(headers, iequals_is_ascii_case_insensitive) {

@@ -4,6 +4,8 @@
 
 #include "aiproxy/plugins/flow_support.hpp"
 
+#include "testlib/header_fields.hpp"
+
 #include <gtest/gtest.h>
 
 namespace aiproxy::plugins {
@@ -46,15 +48,10 @@ header_list upstream_fields() {
   return h;
 }
 
-using owned_field = std::pair<std::string, std::string>;
+using testlib::owned_field;
 
-/// The fields as owned strings, so a comparison outlives the list it was taken from.
 std::vector<owned_field> fields_of(const header_list& h) {
-  std::vector<owned_field> out;
-  for (const auto& [name, value] : h.fields()) {
-    out.emplace_back(name, value);
-  }
-  return out;
+  return testlib::owned_fields(h);
 }
 
 TEST(client_headers_from, drops_hop_by_hop_framing_cookie_and_encoding_fields_in_order) {
