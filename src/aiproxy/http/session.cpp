@@ -650,11 +650,10 @@ class session_downstream final : public downstream {
                                     " bytes for this route (max_request_body_size)");
   }
 
-  /// Before the first body byte is read: a declared length over the cap is refused without
-  /// reading, and a client waiting for `100 Continue` gets it.
-  // Before a body is read: its announced length against the cap, then, for a client that waits
-  // for it, the interim 100 Continue. Only the write is a coroutine, so the usual request (its
-  // body already here, or no Expect) costs no coroutine frame for these steps.
+  /// Before a body is read: its announced length against the cap (refused without reading),
+  /// then, for a client that waits for it, the interim 100 Continue. Only the write is a
+  /// coroutine, so the usual request (its body already here, or no Expect) costs no coroutine
+  /// frame for these steps.
   result<void> check_body_length(std::uint64_t cap) {
     if (auto len = parser_.content_length(); len && *len > cap) {
       return too_large(cap);
